@@ -1,0 +1,2 @@
+//! prw-api (to be written).
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! prw-convert (to be written).
+#![warn(missing_docs)]

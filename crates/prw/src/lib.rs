@@ -1,0 +1,2 @@
+//! prw (to be written).
+#![warn(missing_docs)]

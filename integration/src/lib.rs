@@ -1,0 +1,1 @@
+//! Helpers that start real backends on loopback for the integration tests.
