@@ -1,2 +1,11 @@
-//! prw (to be written).
+//! prw: push OpenTelemetry-style metrics straight to any Prometheus Remote Write backend.
+//! (Being written.)
 #![warn(missing_docs)]
+
+pub use prw_api as api;
+pub use prw_convert as convert;
+pub use prw_proto as proto;
+pub use prw_sdk as sdk;
+pub use prw_transport as transport;
+
+pub mod receiver;
