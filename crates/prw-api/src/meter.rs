@@ -476,7 +476,7 @@ mod tests {
         let rec = Arc::new(Recording::default());
         let meter = Meter::new(rec.clone());
         meter.u64_counter("9lives").build().add(1, &[]);
-        meter.u64_counter("ok.name").with_unit("ms").with_description("d").build();
+        let _ = meter.u64_counter("ok.name").with_unit("ms").with_description("d").build();
         let created = rec.created.lock().unwrap();
         assert_eq!(created.len(), 1);
         assert_eq!(created[0].name, "ok.name");
@@ -489,9 +489,9 @@ mod tests {
     fn bad_boundaries_and_units_are_dropped() {
         let rec = Arc::new(Recording::default());
         let meter = Meter::new(rec.clone());
-        meter.f64_histogram("h1").with_boundaries(vec![1.0, 1.0]).build();
-        meter.f64_histogram("h2").with_boundaries(vec![1.0, f64::NAN]).build();
-        meter.f64_histogram("h3").with_boundaries(vec![0.5, 1.0]).with_unit("µs").build();
+        let _ = meter.f64_histogram("h1").with_boundaries(vec![1.0, 1.0]).build();
+        let _ = meter.f64_histogram("h2").with_boundaries(vec![1.0, f64::NAN]).build();
+        let _ = meter.f64_histogram("h3").with_boundaries(vec![0.5, 1.0]).with_unit("µs").build();
         let created = rec.created.lock().unwrap();
         assert_eq!(created[0].boundaries, None);
         assert_eq!(created[1].boundaries, None);
