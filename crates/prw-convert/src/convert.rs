@@ -1,0 +1,1172 @@
+//! OTLP metrics to Prometheus series.
+
+use std::sync::Arc;
+
+use prw_proto::otlp::collector::ExportMetricsServiceRequest;
+use prw_proto::otlp::common::{AnyValue, KeyValue, any_value};
+use prw_proto::otlp::metrics::{
+    AggregationTemporality, ExponentialHistogramDataPoint, HistogramDataPoint, Metric,
+    NumberDataPoint, ResourceMetrics, ScopeMetrics, SummaryDataPoint, exemplar, metric::Data,
+    number_data_point,
+};
+
+use crate::STALE_NAN_BITS;
+use crate::histogram::{SCHEMA_MAX, SCHEMA_MIN, buckets_layout, exp_upper_bound};
+use crate::naming::{self, NameKind};
+use crate::options::{ConvertOptions, ExpHistogramMode, OptionsError, PromoteResourceAttributes};
+use crate::report::{DropReason, Report};
+use crate::series::{Exemplar, LabelSet, Metadata, MetricKind, NativeHistogram, Sample, Series};
+use crate::value::{any_value_string, write_any_value};
+
+/// The zero threshold of a native histogram when the OTLP point has none (as Prometheus).
+const DEFAULT_ZERO_THRESHOLD: f64 = 1e-128;
+/// OpenMetrics' limit on the runes of an exemplar's label set.
+const EXEMPLAR_MAX_RUNES: usize = 128;
+
+const SERVICE_NAME: &str = "service.name";
+const SERVICE_NAMESPACE: &str = "service.namespace";
+const SERVICE_INSTANCE_ID: &str = "service.instance.id";
+
+/// The result of a conversion: series sorted by labels, metadata per family, and what was
+/// dropped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Conversion {
+    /// Series sorted by their labels; each has its samples (or histograms) in time order.
+    pub series: Vec<Series>,
+    /// One entry per metric family, sorted by name (for RW 1.0 `metadata`).
+    pub metadata: Vec<Metadata>,
+    /// Points that were not converted, and why.
+    pub report: Report,
+}
+
+impl Conversion {
+    /// Total float samples over all series.
+    pub fn sample_count(&self) -> usize {
+        self.series.iter().map(Series::sample_count).sum()
+    }
+
+    /// Total native histogram samples over all series.
+    pub fn histogram_count(&self) -> usize {
+        self.series.iter().map(Series::histogram_count).sum()
+    }
+}
+
+/// Converts OTLP metrics to Prometheus series with fixed, validated options. Cheap to share:
+/// conversion takes `&self` and keeps no state between calls.
+#[derive(Debug, Clone)]
+pub struct Converter {
+    opts: ConvertOptions,
+    escape: bool,
+    /// External labels sorted by name.
+    external: Vec<(String, String)>,
+    target_info_name: String,
+}
+
+impl Converter {
+    /// Validates the options and builds a converter.
+    pub fn new(opts: ConvertOptions) -> Result<Self, OptionsError> {
+        opts.validate()?;
+        let mut external = opts.external_labels.clone();
+        external.sort();
+        let target_info_name = match &opts.namespace {
+            Some(ns) => format!("{ns}_target_info"),
+            None => "target_info".to_string(),
+        };
+        Ok(Self { escape: opts.translation_strategy.escapes(), external, target_info_name, opts })
+    }
+
+    /// The options this converter was built with.
+    pub fn options(&self) -> &ConvertOptions {
+        &self.opts
+    }
+
+    /// Converts a whole OTLP export request.
+    pub fn convert_request(&self, request: &ExportMetricsServiceRequest) -> Conversion {
+        self.convert(&request.resource_metrics)
+    }
+
+    /// Converts OTLP resource metrics. Never fails: what cannot be converted is dropped and
+    /// listed in [`Conversion::report`].
+    pub fn convert(&self, metrics: &[ResourceMetrics]) -> Conversion {
+        let mut run = Run::new(self);
+        for rm in metrics {
+            run.resource(rm);
+        }
+        run.finish()
+    }
+}
+
+/// A string either borrowed from the input or held in the run's text arena.
+#[derive(Debug, Clone, Copy)]
+enum S<'a> {
+    In(&'a str),
+    T(u32, u32),
+}
+
+/// A label from the resource or scope, merged with the point's attributes: `overrides` ones
+/// (job, instance, scope labels) replace attributes of the same name, the others (promoted
+/// resource attributes, external labels) are added only where the attributes lack the name.
+#[derive(Debug, Clone, Copy)]
+struct BaseLabel<'a> {
+    name: S<'a>,
+    value: S<'a>,
+    overrides: bool,
+    rank: u8,
+}
+
+struct Cand<'a> {
+    name: S<'a>,
+    raw_key: &'a str,
+    value: S<'a>,
+}
+
+struct MetricCtx {
+    /// The OTLP name, for the report.
+    otlp_name: String,
+    name: String,
+    bucket: String,
+    sum: String,
+    count: String,
+    meta: Arc<Metadata>,
+}
+
+struct Run<'a> {
+    conv: &'a Converter,
+    text: String,
+    series: Vec<Series>,
+    metadata: Vec<Arc<Metadata>>,
+    report: Report,
+    cands: Vec<Cand<'a>>,
+    attrs: Vec<(S<'a>, S<'a>)>,
+    point: Vec<(S<'a>, S<'a>)>,
+    resource_base: Vec<BaseLabel<'a>>,
+    scope_base: Vec<BaseLabel<'a>>,
+    /// Latest timestamp of anything emitted for the current resource (for `target_info`).
+    resource_max_ts: i64,
+}
+
+fn ms(ns: u64) -> i64 {
+    (ns / 1_000_000) as i64
+}
+
+/// RW 2.0 start timestamp: 0 when unknown or after the sample; epoch 0 is sent as 1 (the spec
+/// reserves 0 for "unset").
+fn start_ms(start_ns: u64, ts_ms: i64) -> i64 {
+    if start_ns == 0 {
+        return 0;
+    }
+    let s = ms(start_ns).max(1);
+    if s > ts_ms { 0 } else { s }
+}
+
+fn is_identifying(key: &str) -> bool {
+    matches!(key, SERVICE_NAME | SERVICE_NAMESPACE | SERVICE_INSTANCE_ID)
+}
+
+fn stale() -> f64 {
+    f64::from_bits(STALE_NAN_BITS)
+}
+
+fn is_stale_flag(flags: u32) -> bool {
+    flags & 1 != 0
+}
+
+/// `le` and `quantile` values: shortest round-trip decimal without exponent (Go's
+/// `FormatFloat(v, 'f', -1, 64)`), `+Inf`, `-Inf`, `NaN`.
+pub(crate) fn format_bound(v: f64, out: &mut String) {
+    use std::fmt::Write as _;
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+fn string_attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
+    attrs.iter().rev().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref())
+}
+
+fn prometheus_type(metric: &Metric) -> Option<MetricKind> {
+    let v = string_attr(&metric.metadata, "prometheus.type")?;
+    match &v.value {
+        Some(any_value::Value::StringValue(s)) => match s.as_str() {
+            "unknown" => Some(MetricKind::Unknown),
+            "info" => Some(MetricKind::Info),
+            "stateset" => Some(MetricKind::StateSet),
+            "gauge" => Some(MetricKind::Gauge),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl<'a> Run<'a> {
+    fn new(conv: &'a Converter) -> Self {
+        Self {
+            conv,
+            text: String::new(),
+            series: Vec::new(),
+            metadata: Vec::new(),
+            report: Report::default(),
+            cands: Vec::new(),
+            attrs: Vec::new(),
+            point: Vec::new(),
+            resource_base: Vec::new(),
+            scope_base: Vec::new(),
+            resource_max_ts: 0,
+        }
+    }
+
+    fn s(&self, s: S<'a>) -> &str {
+        match s {
+            S::In(x) => x,
+            S::T(a, b) => &self.text[a as usize..b as usize],
+        }
+    }
+
+    /// Pushes `f`'s output to the text arena as one string.
+    fn push_text(&mut self, f: impl FnOnce(&mut String)) -> S<'a> {
+        let start = self.text.len();
+        f(&mut self.text);
+        S::T(start as u32, self.text.len() as u32)
+    }
+
+    fn value_of(&mut self, v: Option<&'a AnyValue>) -> S<'a> {
+        match v {
+            Some(AnyValue { value: Some(any_value::Value::StringValue(s)) }) => S::In(s),
+            Some(v @ AnyValue { value: Some(_) }) => self.push_text(|t| write_any_value(v, t)),
+            _ => S::In(""),
+        }
+    }
+
+    fn is_empty(&self, s: S<'a>) -> bool {
+        match s {
+            S::In(x) => x.is_empty(),
+            S::T(a, b) => a == b,
+        }
+    }
+
+    /// Adds one attribute as a label candidate; `Err` with the key if it gives no label name.
+    fn add_cand(&mut self, kv: &'a KeyValue, prefix: Option<&str>) -> Result<(), &'a str> {
+        let value = self.value_of(kv.value.as_ref());
+        if self.is_empty(value) {
+            return Ok(());
+        }
+        let escape = self.conv.escape;
+        let start = self.text.len();
+        let name = match prefix {
+            None => match naming::label_name_into(&kv.key, escape, &mut self.text) {
+                Ok(false) => S::In(&kv.key),
+                Ok(true) => S::T(start as u32, self.text.len() as u32),
+                Err(()) => return Err(&kv.key),
+            },
+            Some(p) => {
+                let full = format!("{p}{}", kv.key);
+                match naming::label_name_into(&full, escape, &mut self.text) {
+                    Ok(false) => {
+                        self.text.push_str(&full);
+                        S::T(start as u32, self.text.len() as u32)
+                    }
+                    Ok(true) => S::T(start as u32, self.text.len() as u32),
+                    Err(()) => return Err(&kv.key),
+                }
+            }
+        };
+        self.cands.push(Cand { name, raw_key: &kv.key, value });
+        Ok(())
+    }
+
+    /// Sorts the candidates into `self.attrs`: sorted by name, colliding keys joined with `;`
+    /// in raw-key order, equal values once.
+    fn merge_cands(&mut self) {
+        self.attrs.clear();
+        let mut cands = std::mem::take(&mut self.cands);
+        {
+            let text = &self.text;
+            let get = |s: S<'a>| -> &str {
+                match s {
+                    S::In(x) => x,
+                    S::T(a, b) => &text[a as usize..b as usize],
+                }
+            };
+            cands.sort_by(|x, y| {
+                get(x.name).cmp(get(y.name)).then_with(|| x.raw_key.cmp(y.raw_key))
+            });
+        }
+        let mut i = 0;
+        while i < cands.len() {
+            let mut j = i + 1;
+            while j < cands.len() && self.s(cands[j].name) == self.s(cands[i].name) {
+                j += 1;
+            }
+            if j == i + 1 {
+                self.attrs.push((cands[i].name, cands[i].value));
+            } else {
+                let mut parts: Vec<String> = Vec::with_capacity(j - i);
+                for c in &cands[i..j] {
+                    let v = self.s(c.value).to_string();
+                    if !parts.contains(&v) {
+                        parts.push(v);
+                    }
+                }
+                let joined = parts.join(";");
+                let value = self.push_text(|t| t.push_str(&joined));
+                self.attrs.push((cands[i].name, value));
+            }
+            i = j;
+        }
+        cands.clear();
+        self.cands = cands;
+    }
+
+    /// Sanitizes and merges attributes into `self.attrs`. With `lenient`, attributes whose key
+    /// gives no label name are skipped; otherwise the first such key is returned.
+    fn collect_attrs(
+        &mut self,
+        attrs: &'a [KeyValue],
+        prefix: Option<&str>,
+        lenient: bool,
+        skip: impl Fn(&str) -> bool,
+    ) -> Result<(), &'a str> {
+        self.cands.clear();
+        for kv in attrs {
+            if skip(&kv.key) {
+                continue;
+            }
+            if let Err(key) = self.add_cand(kv, prefix) {
+                if !lenient {
+                    return Err(key);
+                }
+            }
+        }
+        self.merge_cands();
+        Ok(())
+    }
+
+    /// Builds the resource-level base labels (job, instance, promoted, external).
+    fn build_resource_base(&mut self, attrs: &'a [KeyValue]) {
+        self.resource_base.clear();
+        let conv = self.conv;
+        let name = string_attr(attrs, SERVICE_NAME).map(any_value_string).filter(|s| !s.is_empty());
+        if let Some(name) = name {
+            let ns = string_attr(attrs, SERVICE_NAMESPACE)
+                .map(any_value_string)
+                .filter(|s| !s.is_empty());
+            let job = match ns {
+                Some(ns) => format!("{ns}/{name}"),
+                None => name,
+            };
+            let value = self.push_text(|t| t.push_str(&job));
+            self.resource_base.push(BaseLabel {
+                name: S::In("job"),
+                value,
+                overrides: true,
+                rank: 0,
+            });
+        }
+        if let Some(v) = string_attr(attrs, SERVICE_INSTANCE_ID) {
+            let value = self.push_text(|t| write_any_value(v, t));
+            if !self.is_empty(value) {
+                self.resource_base.push(BaseLabel {
+                    name: S::In("instance"),
+                    value,
+                    overrides: true,
+                    rank: 0,
+                });
+            }
+        }
+        let promoted = match &conv.opts.promote_resource_attributes {
+            PromoteResourceAttributes::None => false,
+            PromoteResourceAttributes::All => {
+                // Promoted keys that give no label name are skipped: there is no point to drop.
+                let _ = self.collect_attrs(attrs, None, true, is_identifying);
+                true
+            }
+            PromoteResourceAttributes::Keys(keys) => {
+                let _ = self.collect_attrs(attrs, None, true, |k| !keys.iter().any(|x| x == k));
+                true
+            }
+        };
+        if promoted {
+            for i in 0..self.attrs.len() {
+                let (name, value) = self.attrs[i];
+                self.resource_base.push(BaseLabel { name, value, overrides: false, rank: 2 });
+            }
+        }
+        for (k, v) in &conv.external {
+            self.resource_base.push(BaseLabel {
+                name: S::In(k),
+                value: S::In(v),
+                overrides: false,
+                rank: 3,
+            });
+        }
+    }
+
+    /// Builds the scope base: resource base plus scope labels, one entry per name, sorted.
+    fn build_scope_base(&mut self, sm: &'a ScopeMetrics) {
+        self.scope_base.clear();
+        self.scope_base.extend(self.resource_base.iter().copied());
+        if self.conv.opts.scope_labels {
+            if let Some(scope) = &sm.scope {
+                for (name, value) in
+                    [("otel_scope_name", &scope.name), ("otel_scope_version", &scope.version)]
+                {
+                    if !value.is_empty() {
+                        self.scope_base.push(BaseLabel {
+                            name: S::In(name),
+                            value: S::In(value),
+                            overrides: true,
+                            rank: 1,
+                        });
+                    }
+                }
+                // Scope attributes that would collide with the three scope labels are dropped.
+                let reserved = |k: &str| matches!(k, "name" | "version" | "schema_url");
+                let _ = self.collect_attrs(&scope.attributes, Some("otel_scope_"), true, reserved);
+                for i in 0..self.attrs.len() {
+                    let (name, value) = self.attrs[i];
+                    self.scope_base.push(BaseLabel { name, value, overrides: true, rank: 1 });
+                }
+            }
+            if !sm.schema_url.is_empty() {
+                self.scope_base.push(BaseLabel {
+                    name: S::In("otel_scope_schema_url"),
+                    value: S::In(&sm.schema_url),
+                    overrides: true,
+                    rank: 1,
+                });
+            }
+        }
+        let mut base = std::mem::take(&mut self.scope_base);
+        {
+            let text = &self.text;
+            let get = |s: S<'a>| -> &str {
+                match s {
+                    S::In(x) => x,
+                    S::T(a, b) => &text[a as usize..b as usize],
+                }
+            };
+            base.sort_by(|x, y| get(x.name).cmp(get(y.name)).then(x.rank.cmp(&y.rank)));
+            base.dedup_by(|later, earlier| get(later.name) == get(earlier.name));
+        }
+        self.scope_base = base;
+    }
+
+    /// Merges `self.attrs` with the scope base into `self.point`.
+    fn merge_point(&mut self) {
+        self.point.clear();
+        let (mut i, mut j) = (0, 0);
+        while i < self.attrs.len() || j < self.scope_base.len() {
+            let ord = match (self.attrs.get(i), self.scope_base.get(j)) {
+                (Some(a), Some(b)) => self.s(a.0).cmp(self.s(b.name)),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match ord {
+                std::cmp::Ordering::Less => {
+                    self.point.push(self.attrs[i]);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    let b = self.scope_base[j];
+                    self.point.push((b.name, b.value));
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    let b = self.scope_base[j];
+                    if b.overrides {
+                        self.point.push((b.name, b.value));
+                    } else {
+                        self.point.push(self.attrs[i]);
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+    }
+
+    /// The label set of one series: the point's labels with `extras` (sorted by name) replacing
+    /// labels of the same name.
+    fn label_set(&self, extras: &[(&str, &str)]) -> LabelSet {
+        let it = Merge { run: self, point: 0, extras, extra: 0 };
+        LabelSet::from_sorted(it)
+    }
+
+    fn push_series(
+        &mut self,
+        labels: LabelSet,
+        meta: &Arc<Metadata>,
+        sample: Sample,
+        exemplars: Vec<Exemplar>,
+    ) {
+        self.resource_max_ts = self.resource_max_ts.max(sample.timestamp_ms);
+        self.series.push(Series {
+            labels,
+            metadata: Arc::clone(meta),
+            samples: vec![sample],
+            histograms: Vec::new(),
+            exemplars,
+        });
+    }
+
+    fn resource(&mut self, rm: &'a ResourceMetrics) {
+        self.text.clear();
+        self.resource_max_ts = 0;
+        let empty: &'a [KeyValue] = &[];
+        let rattrs: &'a [KeyValue] =
+            rm.resource.as_ref().map_or(empty, |r| r.attributes.as_slice());
+        self.build_resource_base(rattrs);
+        let resource_mark = self.text.len();
+        for sm in &rm.scope_metrics {
+            self.text.truncate(resource_mark);
+            self.build_scope_base(sm);
+            let scope_mark = self.text.len();
+            for metric in &sm.metrics {
+                self.text.truncate(scope_mark);
+                self.metric(metric, scope_mark);
+            }
+        }
+        self.text.truncate(resource_mark);
+        if self.conv.opts.target_info && self.resource_max_ts > 0 {
+            self.target_info(rattrs);
+        }
+    }
+
+    fn target_info(&mut self, rattrs: &'a [KeyValue]) {
+        if !self.resource_base.iter().any(|b| b.rank == 0) {
+            return; // neither job nor instance
+        }
+        // Keys that give no label name are skipped: the rest still describes the target.
+        let _ = self.collect_attrs(rattrs, None, true, is_identifying);
+        if self.attrs.is_empty() {
+            return;
+        }
+        // job, instance and external labels only (no promoted attributes, no scope labels).
+        self.scope_base.clear();
+        let base: Vec<BaseLabel<'a>> =
+            self.resource_base.iter().copied().filter(|b| b.rank != 2).collect();
+        self.scope_base = base;
+        self.merge_point();
+        let name = self.conv.target_info_name.clone();
+        let labels = self.label_set(&[("__name__", &name)]);
+        let meta = Arc::new(Metadata {
+            metric_family_name: name,
+            kind: MetricKind::Gauge,
+            help: "Target metadata".to_string(),
+            unit: String::new(),
+        });
+        self.metadata.push(Arc::clone(&meta));
+        let ts = self.resource_max_ts;
+        self.push_series(
+            labels,
+            &meta,
+            Sample { value: 1.0, timestamp_ms: ts, start_timestamp_ms: 0 },
+            Vec::new(),
+        );
+    }
+
+    fn metric_ctx(
+        &mut self,
+        metric: &Metric,
+        kind: NameKind,
+        mkind: MetricKind,
+    ) -> Option<MetricCtx> {
+        let conv = self.conv;
+        let name = naming::metric_name(
+            &metric.name,
+            &metric.unit,
+            kind,
+            conv.opts.namespace.as_deref(),
+            conv.opts.translation_strategy,
+        )?;
+        let meta = Arc::new(Metadata {
+            metric_family_name: name.clone(),
+            kind: mkind,
+            help: metric.description.clone(),
+            unit: naming::unit_name(&metric.unit, conv.escape),
+        });
+        self.metadata.push(Arc::clone(&meta));
+        Some(MetricCtx {
+            otlp_name: metric.name.clone(),
+            bucket: format!("{name}_bucket"),
+            sum: format!("{name}_sum"),
+            count: format!("{name}_count"),
+            name,
+            meta,
+        })
+    }
+
+    fn metric(&mut self, metric: &'a Metric, point_mark: usize) {
+        let Some(data) = &metric.data else {
+            self.report.add(&metric.name, DropReason::NoData, 0);
+            return;
+        };
+        let (n, temporality) = match data {
+            Data::Gauge(g) => (g.data_points.len(), None),
+            Data::Sum(s) => (s.data_points.len(), Some(s.aggregation_temporality)),
+            Data::Histogram(h) => (h.data_points.len(), Some(h.aggregation_temporality)),
+            Data::ExponentialHistogram(h) => (h.data_points.len(), Some(h.aggregation_temporality)),
+            Data::Summary(s) => (s.data_points.len(), None),
+        };
+        if n == 0 {
+            self.report.add(&metric.name, DropReason::NoDataPoints, 0);
+            return;
+        }
+        if let Some(t) = temporality {
+            if t == AggregationTemporality::Delta as i32 {
+                self.report.add(&metric.name, DropReason::DeltaTemporality, n as u64);
+                return;
+            }
+            if t != AggregationTemporality::Cumulative as i32 {
+                self.report.add(&metric.name, DropReason::UnspecifiedTemporality, n as u64);
+                return;
+            }
+        }
+        let (kind, mkind) = match data {
+            Data::Gauge(_) => {
+                (NameKind::Gauge, prometheus_type(metric).unwrap_or(MetricKind::Gauge))
+            }
+            Data::Sum(s) if s.is_monotonic => (NameKind::MonotonicCounter, MetricKind::Counter),
+            Data::Sum(_) => (
+                NameKind::NonMonotonicCounter,
+                prometheus_type(metric).unwrap_or(MetricKind::Gauge),
+            ),
+            Data::Histogram(_) => (NameKind::Histogram, MetricKind::Histogram),
+            Data::ExponentialHistogram(_) => {
+                (NameKind::ExponentialHistogram, MetricKind::Histogram)
+            }
+            Data::Summary(_) => (NameKind::Summary, MetricKind::Summary),
+        };
+        let Some(ctx) = self.metric_ctx(metric, kind, mkind) else {
+            self.report.add(&metric.name, DropReason::InvalidMetricName, n as u64);
+            return;
+        };
+        match data {
+            Data::Gauge(g) => {
+                for p in &g.data_points {
+                    self.number_point(&ctx, p, false, point_mark);
+                }
+            }
+            Data::Sum(s) => {
+                for p in &s.data_points {
+                    self.number_point(&ctx, p, s.is_monotonic, point_mark);
+                }
+            }
+            Data::Histogram(h) => {
+                for p in &h.data_points {
+                    self.histogram_point(&ctx, p, point_mark);
+                }
+            }
+            Data::ExponentialHistogram(h) => {
+                for p in &h.data_points {
+                    match self.conv.opts.exponential_histograms {
+                        ExpHistogramMode::Native => self.exp_native_point(&ctx, p, point_mark),
+                        ExpHistogramMode::Classic => self.exp_classic_point(&ctx, p, point_mark),
+                    }
+                }
+            }
+            Data::Summary(s) => {
+                for p in &s.data_points {
+                    self.summary_point(&ctx, p, point_mark);
+                }
+            }
+        }
+    }
+
+    /// Common start of every point: timestamp check and labels. Returns the timestamp.
+    fn begin_point(
+        &mut self,
+        ctx: &MetricCtx,
+        attrs: &'a [KeyValue],
+        time_ns: u64,
+        mark: usize,
+    ) -> Option<i64> {
+        self.text.truncate(mark);
+        if time_ns == 0 {
+            self.report.add(&ctx.otlp_name, DropReason::MissingTimestamp, 1);
+            return None;
+        }
+        if let Err(key) = self.collect_attrs(attrs, None, false, |_| false) {
+            self.report.add(&ctx.otlp_name, DropReason::InvalidLabelName(key.to_string()), 1);
+            return None;
+        }
+        self.merge_point();
+        Some(ms(time_ns))
+    }
+
+    fn number_point(
+        &mut self,
+        ctx: &MetricCtx,
+        p: &'a NumberDataPoint,
+        counter: bool,
+        mark: usize,
+    ) {
+        let Some(ts) = self.begin_point(ctx, &p.attributes, p.time_unix_nano, mark) else { return };
+        let value = if is_stale_flag(p.flags) {
+            stale()
+        } else {
+            match p.value {
+                Some(number_data_point::Value::AsDouble(d)) => d,
+                Some(number_data_point::Value::AsInt(i)) => i as f64,
+                None => {
+                    self.report.add(&ctx.otlp_name, DropReason::MissingValue, 1);
+                    return;
+                }
+            }
+        };
+        let exemplars = if counter && !is_stale_flag(p.flags) {
+            self.exemplars(&p.exemplars, ts)
+        } else {
+            self.report.exemplars_dropped += p.exemplars.len() as u64;
+            Vec::new()
+        };
+        let st = if counter { start_ms(p.start_time_unix_nano, ts) } else { 0 };
+        let labels = self.label_set(&[("__name__", &ctx.name)]);
+        self.push_series(
+            labels,
+            &ctx.meta,
+            Sample { value, timestamp_ms: ts, start_timestamp_ms: st },
+            exemplars,
+        );
+    }
+
+    /// Emits `_bucket{le}` series for `(le, cumulative count)` pairs plus `+Inf`, `_sum` and
+    /// `_count`; exemplars go to the first bucket whose bound is at least their value.
+    #[allow(clippy::too_many_arguments)]
+    fn classic_series(
+        &mut self,
+        ctx: &MetricCtx,
+        buckets: &[(f64, f64)],
+        count: f64,
+        sum: Option<f64>,
+        ts: i64,
+        st: i64,
+        mut exemplars: Vec<Exemplar>,
+    ) {
+        let bucket_name = &ctx.bucket;
+        let mut le = String::new();
+        let mut per_bucket: Vec<Vec<Exemplar>> = vec![Vec::new(); buckets.len() + 1];
+        for e in exemplars.drain(..) {
+            let i = buckets.iter().position(|(b, _)| e.value <= *b).unwrap_or(buckets.len());
+            per_bucket[i].push(e);
+        }
+        let mut per_bucket = per_bucket.into_iter();
+        for &(bound, cumulative) in buckets {
+            le.clear();
+            format_bound(bound, &mut le);
+            let labels = self.label_set(&[("__name__", bucket_name), ("le", &le)]);
+            let ex = per_bucket.next().unwrap_or_default();
+            self.push_series(
+                labels,
+                &ctx.meta,
+                Sample { value: cumulative, timestamp_ms: ts, start_timestamp_ms: st },
+                ex,
+            );
+        }
+        let labels = self.label_set(&[("__name__", bucket_name), ("le", "+Inf")]);
+        let ex = per_bucket.next().unwrap_or_default();
+        self.push_series(
+            labels,
+            &ctx.meta,
+            Sample { value: count, timestamp_ms: ts, start_timestamp_ms: st },
+            ex,
+        );
+        if let Some(sum) = sum {
+            let labels = self.label_set(&[("__name__", &ctx.sum)]);
+            self.push_series(
+                labels,
+                &ctx.meta,
+                Sample { value: sum, timestamp_ms: ts, start_timestamp_ms: st },
+                Vec::new(),
+            );
+        }
+        let labels = self.label_set(&[("__name__", &ctx.count)]);
+        self.push_series(
+            labels,
+            &ctx.meta,
+            Sample { value: count, timestamp_ms: ts, start_timestamp_ms: st },
+            Vec::new(),
+        );
+    }
+
+    fn histogram_point(&mut self, ctx: &MetricCtx, p: &'a HistogramDataPoint, mark: usize) {
+        let bounds = &p.explicit_bounds;
+        let stale_point = is_stale_flag(p.flags);
+        let valid_bounds =
+            bounds.windows(2).all(|w| w[0] < w[1]) && !bounds.iter().any(|b| b.is_nan());
+        let valid_counts = (p.bucket_counts.is_empty() && bounds.is_empty())
+            || p.bucket_counts.len() == bounds.len() + 1;
+        if !valid_bounds || (!stale_point && !valid_counts) {
+            self.report.add(&ctx.otlp_name, DropReason::InvalidBuckets, 1);
+            return;
+        }
+        let Some(ts) = self.begin_point(ctx, &p.attributes, p.time_unix_nano, mark) else { return };
+        let st = start_ms(p.start_time_unix_nano, ts);
+        let mut buckets: Vec<(f64, f64)> = Vec::with_capacity(bounds.len());
+        if stale_point {
+            // Every bucket series gets the marker, even when a stale point carries no counts.
+            buckets.extend(bounds.iter().filter(|b| **b != f64::INFINITY).map(|&b| (b, stale())));
+            self.report.exemplars_dropped += p.exemplars.len() as u64;
+            self.classic_series(ctx, &buckets, stale(), p.sum.map(|_| stale()), ts, st, Vec::new());
+            return;
+        }
+        let mut cumulative: u64 = 0;
+        for (&b, &c) in bounds.iter().zip(&p.bucket_counts) {
+            cumulative = cumulative.wrapping_add(c);
+            if b != f64::INFINITY {
+                buckets.push((b, cumulative as f64));
+            }
+        }
+        let exemplars = self.exemplars(&p.exemplars, ts);
+        self.classic_series(ctx, &buckets, p.count as f64, p.sum, ts, st, exemplars);
+    }
+
+    fn summary_point(&mut self, ctx: &MetricCtx, p: &'a SummaryDataPoint, mark: usize) {
+        let Some(ts) = self.begin_point(ctx, &p.attributes, p.time_unix_nano, mark) else { return };
+        let stale_point = is_stale_flag(p.flags);
+        let v = |x: f64| if stale_point { stale() } else { x };
+        let st = start_ms(p.start_time_unix_nano, ts);
+        let mut q = String::new();
+        for qv in &p.quantile_values {
+            q.clear();
+            format_bound(qv.quantile, &mut q);
+            let labels = self.label_set(&[("__name__", &ctx.name), ("quantile", &q)]);
+            self.push_series(
+                labels,
+                &ctx.meta,
+                Sample { value: v(qv.value), timestamp_ms: ts, start_timestamp_ms: 0 },
+                Vec::new(),
+            );
+        }
+        let labels = self.label_set(&[("__name__", &ctx.sum)]);
+        self.push_series(
+            labels,
+            &ctx.meta,
+            Sample { value: v(p.sum), timestamp_ms: ts, start_timestamp_ms: st },
+            Vec::new(),
+        );
+        let labels = self.label_set(&[("__name__", &ctx.count)]);
+        self.push_series(
+            labels,
+            &ctx.meta,
+            Sample { value: v(p.count as f64), timestamp_ms: ts, start_timestamp_ms: st },
+            Vec::new(),
+        );
+    }
+
+    fn exp_native_point(
+        &mut self,
+        ctx: &MetricCtx,
+        p: &'a ExponentialHistogramDataPoint,
+        mark: usize,
+    ) {
+        if p.scale < SCHEMA_MIN {
+            self.report.add(&ctx.otlp_name, DropReason::ScaleTooSmall(p.scale), 1);
+            return;
+        }
+        let (schema, scale_down) =
+            if p.scale > SCHEMA_MAX { (SCHEMA_MAX, p.scale - SCHEMA_MAX) } else { (p.scale, 0) };
+        let zero_threshold = if p.zero_threshold > 0.0 && p.zero_threshold.is_finite() {
+            p.zero_threshold
+        } else {
+            DEFAULT_ZERO_THRESHOLD
+        };
+        let stale_point = is_stale_flag(p.flags);
+        let mut h = NativeHistogram { schema, zero_threshold, ..Default::default() };
+        if stale_point {
+            // The specification's stale native histogram: sum = stale NaN, count 0, no buckets.
+            h.sum = stale();
+        } else {
+            let Some(sum) = p.sum else {
+                self.report.add(&ctx.otlp_name, DropReason::MissingSum, 1);
+                return;
+            };
+            let layout = |b: &Option<
+                prw_proto::otlp::metrics::exponential_histogram_data_point::Buckets,
+            >| match b {
+                Some(b) => buckets_layout(&b.bucket_counts, b.offset, scale_down),
+                None => Some((Vec::new(), Vec::new())),
+            };
+            let (Some((ps, pd)), Some((ns, nd))) = (layout(&p.positive), layout(&p.negative))
+            else {
+                self.report.add(&ctx.otlp_name, DropReason::BucketIndexOutOfRange, 1);
+                return;
+            };
+            h.sum = sum;
+            h.count = p.count;
+            h.zero_count = p.zero_count;
+            h.positive_spans = ps;
+            h.positive_deltas = pd;
+            h.negative_spans = ns;
+            h.negative_deltas = nd;
+        }
+        let Some(ts) = self.begin_point(ctx, &p.attributes, p.time_unix_nano, mark) else { return };
+        h.timestamp_ms = ts;
+        h.start_timestamp_ms = start_ms(p.start_time_unix_nano, ts);
+        let exemplars = if stale_point {
+            self.report.exemplars_dropped += p.exemplars.len() as u64;
+            Vec::new()
+        } else {
+            self.exemplars(&p.exemplars, ts)
+        };
+        let labels = self.label_set(&[("__name__", &ctx.name)]);
+        self.resource_max_ts = self.resource_max_ts.max(ts);
+        self.series.push(Series {
+            labels,
+            metadata: Arc::clone(&ctx.meta),
+            samples: Vec::new(),
+            histograms: vec![h],
+            exemplars,
+        });
+    }
+
+    fn exp_classic_point(
+        &mut self,
+        ctx: &MetricCtx,
+        p: &'a ExponentialHistogramDataPoint,
+        mark: usize,
+    ) {
+        let Some(ts) = self.begin_point(ctx, &p.attributes, p.time_unix_nano, mark) else { return };
+        let stale_point = is_stale_flag(p.flags);
+        let st = start_ms(p.start_time_unix_nano, ts);
+        let mut buckets: Vec<(f64, f64)> = Vec::new();
+        let mut cumulative: u64 = 0;
+        let mut push = |le: f64, add: u64, buckets: &mut Vec<(f64, f64)>| {
+            cumulative = cumulative.wrapping_add(add);
+            let value = if stale_point { stale() } else { cumulative as f64 };
+            match buckets.last_mut() {
+                // Bounds that are not above the previous one (underflow, overflow) merge into it.
+                Some(last) if le <= last.0 => last.1 = value,
+                _ if !le.is_finite() => {}
+                _ => buckets.push((le, value)),
+            }
+        };
+        if let Some(neg) = &p.negative {
+            // Most negative first: bucket i covers [-base^(i+1), -base^i).
+            for (k, &c) in neg.bucket_counts.iter().enumerate().rev() {
+                let index = i64::from(neg.offset) + k as i64;
+                push(-exp_upper_bound(index - 1, p.scale), c, &mut buckets);
+            }
+        }
+        push(p.zero_threshold.max(0.0), p.zero_count, &mut buckets);
+        if let Some(pos) = &p.positive {
+            for (k, &c) in pos.bucket_counts.iter().enumerate() {
+                let index = i64::from(pos.offset) + k as i64;
+                push(exp_upper_bound(index, p.scale), c, &mut buckets);
+            }
+        }
+        let count = if stale_point { stale() } else { p.count as f64 };
+        let sum = p.sum.map(|s| if stale_point { stale() } else { s });
+        let exemplars = if stale_point {
+            self.report.exemplars_dropped += p.exemplars.len() as u64;
+            Vec::new()
+        } else {
+            self.exemplars(&p.exemplars, ts)
+        };
+        self.classic_series(ctx, &buckets, count, sum, ts, st, exemplars);
+    }
+
+    fn exemplars(
+        &mut self,
+        exs: &[prw_proto::otlp::metrics::Exemplar],
+        point_ts: i64,
+    ) -> Vec<Exemplar> {
+        let mut out = Vec::with_capacity(exs.len());
+        for e in exs {
+            let value = match e.value {
+                Some(exemplar::Value::AsDouble(d)) => d,
+                Some(exemplar::Value::AsInt(i)) => i as f64,
+                None => {
+                    self.report.exemplars_dropped += 1;
+                    continue;
+                }
+            };
+            let mut ids: Vec<(String, String)> = Vec::with_capacity(2);
+            let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+            if e.span_id.len() == 8 && e.span_id.iter().any(|&b| b != 0) {
+                ids.push(("span_id".into(), hex(&e.span_id)));
+            }
+            if e.trace_id.len() == 16 && e.trace_id.iter().any(|&b| b != 0) {
+                ids.push(("trace_id".into(), hex(&e.trace_id)));
+            }
+            let mut attrs: Vec<(String, String, &str)> = Vec::new();
+            for kv in &e.filtered_attributes {
+                let Some(name) = naming::label_name(&kv.key, self.conv.escape) else { continue };
+                let value = kv.value.as_ref().map(any_value_string).unwrap_or_default();
+                if value.is_empty() || name == "trace_id" || name == "span_id" {
+                    continue;
+                }
+                attrs.push((name.into_owned(), value, &kv.key));
+            }
+            attrs.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.cmp(b.2)));
+            let mut merged: Vec<(String, String)> = Vec::with_capacity(attrs.len());
+            for (name, value, _) in attrs {
+                match merged.last_mut() {
+                    Some(last) if last.0 == name => {
+                        if !last.1.split(';').any(|p| p == value) {
+                            last.1.push(';');
+                            last.1.push_str(&value);
+                        }
+                    }
+                    _ => merged.push((name, value)),
+                }
+            }
+            let runes = |v: &[(String, String)]| {
+                v.iter().map(|(k, v)| k.chars().count() + v.chars().count()).sum::<usize>()
+            };
+            let mut labels = ids;
+            if runes(&labels) + runes(&merged) <= EXEMPLAR_MAX_RUNES {
+                labels.extend(merged);
+                labels.sort();
+            }
+            let timestamp_ms = if e.time_unix_nano == 0 { point_ts } else { ms(e.time_unix_nano) };
+            out.push(Exemplar { labels, value, timestamp_ms });
+        }
+        out
+    }
+
+    fn finish(mut self) -> Conversion {
+        let mut series = std::mem::take(&mut self.series);
+        if !series.is_sorted_by(|a, b| a.labels <= b.labels) {
+            series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        }
+        // Merge series with equal labels (the same series from several points or metrics).
+        let mut out: Vec<Series> = Vec::with_capacity(series.len());
+        for s in series {
+            match out.last_mut() {
+                Some(last) if last.labels == s.labels => {
+                    if (last.samples.is_empty() && !s.samples.is_empty())
+                        || (last.histograms.is_empty() && !s.histograms.is_empty())
+                    {
+                        let n = s.samples.len() + s.histograms.len();
+                        let name = s.name().to_string();
+                        self.report.add(&name, DropReason::ConflictingSeriesType, n as u64);
+                        continue;
+                    }
+                    last.samples.extend(s.samples);
+                    last.histograms.extend(s.histograms);
+                    last.exemplars.extend(s.exemplars);
+                }
+                _ => out.push(s),
+            }
+        }
+        for s in &mut out {
+            let dups = normalize_series(s);
+            if dups > 0 {
+                let name = s.name().to_string();
+                self.report.add(&name, DropReason::DuplicateTimestamp, dups);
+            }
+        }
+        let mut metadata: Vec<Metadata> = self.metadata.iter().map(|m| (**m).clone()).collect();
+        metadata.sort();
+        metadata.dedup_by(|later, earlier| later.metric_family_name == earlier.metric_family_name);
+        self.report.finish();
+        Conversion { series: out, metadata, report: self.report }
+    }
+}
+
+/// Sorts samples, histograms and exemplars by time; of points with the same timestamp keeps
+/// the last. Returns how many points with a different value were dropped that way.
+fn normalize_series(s: &mut Series) -> u64 {
+    let mut dropped = 0;
+    if s.samples.len() > 1 {
+        s.samples.sort_by_key(|x| x.timestamp_ms);
+        let mut kept: Vec<Sample> = Vec::with_capacity(s.samples.len());
+        for x in s.samples.drain(..) {
+            match kept.last_mut() {
+                Some(last) if last.timestamp_ms == x.timestamp_ms => {
+                    if last.value.to_bits() != x.value.to_bits() {
+                        dropped += 1;
+                    }
+                    *last = x;
+                }
+                _ => kept.push(x),
+            }
+        }
+        s.samples = kept;
+    }
+    if s.histograms.len() > 1 {
+        s.histograms.sort_by_key(|x| x.timestamp_ms);
+        let mut kept: Vec<NativeHistogram> = Vec::with_capacity(s.histograms.len());
+        for x in s.histograms.drain(..) {
+            match kept.last_mut() {
+                Some(last) if last.timestamp_ms == x.timestamp_ms => {
+                    let same = last.sum.to_bits() == x.sum.to_bits()
+                        && NativeHistogram { sum: 0.0, ..last.clone() }
+                            == NativeHistogram { sum: 0.0, ..x.clone() };
+                    if !same {
+                        dropped += 1;
+                    }
+                    *last = x;
+                }
+                _ => kept.push(x),
+            }
+        }
+        s.histograms = kept;
+    }
+    if s.exemplars.len() > 1 {
+        s.exemplars.sort_by(|a, b| {
+            a.timestamp_ms
+                .cmp(&b.timestamp_ms)
+                .then_with(|| a.labels.cmp(&b.labels))
+                .then_with(|| a.value.total_cmp(&b.value))
+        });
+        s.exemplars.dedup_by(|a, b| {
+            a.timestamp_ms == b.timestamp_ms
+                && a.labels == b.labels
+                && a.value.to_bits() == b.value.to_bits()
+        });
+    }
+    dropped
+}
+
+/// Merges a point's labels with a series' extra labels (`__name__`, `le`, `quantile`).
+#[derive(Clone)]
+struct Merge<'r, 'a, 'e> {
+    run: &'r Run<'a>,
+    point: usize,
+    extras: &'e [(&'e str, &'e str)],
+    extra: usize,
+}
+
+impl<'r, 'e> Iterator for Merge<'r, '_, 'e>
+where
+    'r: 'e,
+{
+    type Item = (&'e str, &'e str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let p = self.run.point.get(self.point).map(|(k, v)| (self.run.s(*k), self.run.s(*v)));
+        let e = self.extras.get(self.extra).copied();
+        match (p, e) {
+            (None, None) => None,
+            (Some(p), None) => {
+                self.point += 1;
+                Some(p)
+            }
+            (None, Some(e)) => {
+                self.extra += 1;
+                Some(e)
+            }
+            (Some(p), Some(e)) => match p.0.cmp(e.0) {
+                std::cmp::Ordering::Less => {
+                    self.point += 1;
+                    Some(p)
+                }
+                std::cmp::Ordering::Greater => {
+                    self.extra += 1;
+                    Some(e)
+                }
+                std::cmp::Ordering::Equal => {
+                    self.point += 1;
+                    self.extra += 1;
+                    Some(e)
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,603 @@
+//! Series to Remote Write 1.0 and 2.0: as prost structs (`to_rw1`, `to_rw2`) and straight to
+//! protobuf bytes (`encode_rw1`, `encode_rw2`), byte for byte what prost would encode.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use prw_proto::{rw1, rw2};
+
+use crate::series::{BucketSpan, Exemplar, Metadata, NativeHistogram, Sample, Series};
+
+// ---------------------------------------------------------------------------------------------
+// Prost structs (the reference the byte encoders are checked against).
+
+fn rw1_histogram(h: &NativeHistogram) -> rw1::Histogram {
+    let spans = |s: &[BucketSpan]| {
+        s.iter().map(|s| rw1::BucketSpan { offset: s.offset, length: s.length }).collect()
+    };
+    rw1::Histogram {
+        count: Some(rw1::histogram::Count::CountInt(h.count)),
+        sum: h.sum,
+        schema: h.schema,
+        zero_threshold: h.zero_threshold,
+        zero_count: Some(rw1::histogram::ZeroCount::ZeroCountInt(h.zero_count)),
+        negative_spans: spans(&h.negative_spans),
+        negative_deltas: h.negative_deltas.clone(),
+        negative_counts: Vec::new(),
+        positive_spans: spans(&h.positive_spans),
+        positive_deltas: h.positive_deltas.clone(),
+        positive_counts: Vec::new(),
+        reset_hint: rw1::histogram::ResetHint::Unknown as i32,
+        timestamp: h.timestamp_ms,
+        custom_values: Vec::new(),
+    }
+}
+
+fn rw2_histogram(h: &NativeHistogram) -> rw2::Histogram {
+    let spans = |s: &[BucketSpan]| {
+        s.iter().map(|s| rw2::BucketSpan { offset: s.offset, length: s.length }).collect()
+    };
+    rw2::Histogram {
+        count: Some(rw2::histogram::Count::CountInt(h.count)),
+        sum: h.sum,
+        schema: h.schema,
+        zero_threshold: h.zero_threshold,
+        zero_count: Some(rw2::histogram::ZeroCount::ZeroCountInt(h.zero_count)),
+        negative_spans: spans(&h.negative_spans),
+        negative_deltas: h.negative_deltas.clone(),
+        negative_counts: Vec::new(),
+        positive_spans: spans(&h.positive_spans),
+        positive_deltas: h.positive_deltas.clone(),
+        positive_counts: Vec::new(),
+        reset_hint: rw2::histogram::ResetHint::Unspecified as i32,
+        timestamp: h.timestamp_ms,
+        custom_values: Vec::new(),
+        start_timestamp: h.start_timestamp_ms,
+    }
+}
+
+fn rw1_metadata(m: &Metadata) -> rw1::MetricMetadata {
+    rw1::MetricMetadata {
+        r#type: m.kind.proto_value(),
+        metric_family_name: m.metric_family_name.clone(),
+        help: m.help.clone(),
+        unit: m.unit.clone(),
+    }
+}
+
+/// Builds a Remote Write 1.0 request (prost struct). `metadata` goes in the request's
+/// `metadata` field; pass `&[]` to send none.
+pub fn to_rw1(series: &[Series], metadata: &[Metadata]) -> rw1::WriteRequest {
+    rw1::WriteRequest {
+        timeseries: series
+            .iter()
+            .map(|s| rw1::TimeSeries {
+                labels: s
+                    .labels()
+                    .map(|(n, v)| rw1::Label { name: n.to_string(), value: v.to_string() })
+                    .collect(),
+                samples: s
+                    .samples
+                    .iter()
+                    .map(|x| rw1::Sample { value: x.value, timestamp: x.timestamp_ms })
+                    .collect(),
+                exemplars: s
+                    .exemplars
+                    .iter()
+                    .map(|e| rw1::Exemplar {
+                        labels: e
+                            .labels
+                            .iter()
+                            .map(|(n, v)| rw1::Label { name: n.clone(), value: v.clone() })
+                            .collect(),
+                        value: e.value,
+                        timestamp: e.timestamp_ms,
+                    })
+                    .collect(),
+                histograms: s.histograms.iter().map(rw1_histogram).collect(),
+            })
+            .collect(),
+        metadata: metadata.iter().map(rw1_metadata).collect(),
+    }
+}
+
+/// Builds a Remote Write 2.0 request (prost struct): symbols deduplicated with
+/// `symbols[0] == ""`, each series with its inline metadata.
+pub fn to_rw2(series: &[Series]) -> rw2::Request {
+    let table = SymbolTable::build(series);
+    let mut refs = table.refs.iter().copied();
+    let mut take = |n: usize| -> Vec<u32> { refs.by_ref().take(n).collect() };
+    let timeseries = series
+        .iter()
+        .map(|s| {
+            let labels_refs = take(s.labels.len() * 2);
+            let exemplars = s
+                .exemplars
+                .iter()
+                .map(|e| rw2::Exemplar {
+                    labels_refs: take(e.labels.len() * 2),
+                    value: e.value,
+                    timestamp: e.timestamp_ms,
+                })
+                .collect();
+            let meta = take(2);
+            rw2::TimeSeries {
+                labels_refs,
+                samples: s
+                    .samples
+                    .iter()
+                    .map(|x| rw2::Sample {
+                        value: x.value,
+                        timestamp: x.timestamp_ms,
+                        start_timestamp: x.start_timestamp_ms,
+                    })
+                    .collect(),
+                histograms: s.histograms.iter().map(rw2_histogram).collect(),
+                exemplars,
+                metadata: Some(rw2::Metadata {
+                    r#type: s.metadata.kind.proto_value(),
+                    help_ref: meta.first().copied().unwrap_or(0),
+                    unit_ref: meta.get(1).copied().unwrap_or(0),
+                }),
+            }
+        })
+        .collect();
+    rw2::Request { symbols: table.symbols.iter().map(|s| s.to_string()).collect(), timeseries }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The RW 2.0 symbol table.
+
+/// FxHash (rustc's hasher): fast for the short strings of label names and values.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Symbols in order of first use (`""` first) and, for each series in order, the refs of its
+/// labels, of each exemplar's labels, then of its help and unit.
+struct SymbolTable<'s> {
+    symbols: Vec<&'s str>,
+    refs: Vec<u32>,
+}
+
+impl<'s> SymbolTable<'s> {
+    fn build(series: &'s [Series]) -> Self {
+        let mut map: HashMap<&'s str, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+        let mut symbols: Vec<&'s str> = vec![""];
+        map.insert("", 0);
+        let mut intern = |s: &'s str| -> u32 {
+            if s.is_empty() {
+                return 0;
+            }
+            if let Some(&r) = map.get(s) {
+                return r;
+            }
+            let r = symbols.len() as u32;
+            symbols.push(s);
+            map.insert(s, r);
+            r
+        };
+        let mut refs: Vec<u32> = Vec::with_capacity(series.len() * 16);
+        let mut prev: Option<(&'s Series, usize)> = None;
+        for s in series {
+            let start = refs.len();
+            for i in 0..s.labels.len() {
+                let (name, value) = s.labels.get(i);
+                // Sorted neighbours share most labels: reuse their refs before hashing.
+                let mut name_ref = None;
+                let mut value_ref = None;
+                if let Some((p, p_start)) = prev {
+                    if i < p.labels.len() {
+                        let (pn, pv) = p.labels.get(i);
+                        if pn == name {
+                            name_ref = Some(refs[p_start + 2 * i]);
+                            if pv == value {
+                                value_ref = Some(refs[p_start + 2 * i + 1]);
+                            }
+                        }
+                    }
+                }
+                let n = name_ref.unwrap_or_else(|| intern(name));
+                let v = value_ref.unwrap_or_else(|| intern(value));
+                refs.push(n);
+                refs.push(v);
+            }
+            prev = Some((s, start));
+            for e in &s.exemplars {
+                for (n, v) in &e.labels {
+                    refs.push(intern(n));
+                    refs.push(intern(v));
+                }
+            }
+            refs.push(intern(&s.metadata.help));
+            refs.push(intern(&s.metadata.unit));
+        }
+        Self { symbols, refs }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire encoding.
+
+#[inline]
+fn varint_len(v: u64) -> usize {
+    // 1 byte per 7 bits, at least 1.
+    ((64 - (v | 1).leading_zeros() as usize) * 9 + 64) / 64
+}
+
+#[inline]
+fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+#[inline]
+fn zigzag32(v: i32) -> u64 {
+    u64::from(((v << 1) ^ (v >> 31)) as u32)
+}
+
+#[inline]
+fn zigzag64(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+/// Length of a length-delimited field: key (1 byte for our tags) + length + body.
+#[inline]
+fn ld_len(body: usize) -> usize {
+    1 + varint_len(body as u64) + body
+}
+
+#[inline]
+fn put_ld(buf: &mut Vec<u8>, key: u8, body: usize) {
+    buf.push(key);
+    put_varint(buf, body as u64);
+}
+
+#[inline]
+fn str_field_len(s: &str) -> usize {
+    if s.is_empty() { 0 } else { ld_len(s.len()) }
+}
+
+#[inline]
+fn put_str_field(buf: &mut Vec<u8>, key: u8, s: &str) {
+    if !s.is_empty() {
+        put_ld(buf, key, s.len());
+        buf.extend_from_slice(s.as_bytes());
+    }
+}
+
+#[inline]
+fn double_len(v: f64) -> usize {
+    if v != 0.0 { 9 } else { 0 }
+}
+
+#[inline]
+fn put_double(buf: &mut Vec<u8>, key: u8, v: f64) {
+    if v != 0.0 {
+        buf.push(key);
+        buf.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+#[inline]
+fn int_len(v: i64) -> usize {
+    if v != 0 { 1 + varint_len(v as u64) } else { 0 }
+}
+
+#[inline]
+fn put_int(buf: &mut Vec<u8>, key: u8, v: i64) {
+    if v != 0 {
+        buf.push(key);
+        put_varint(buf, v as u64);
+    }
+}
+
+#[inline]
+fn label_len(name: &str, value: &str) -> usize {
+    str_field_len(name) + str_field_len(value)
+}
+
+#[inline]
+fn sample_len(s: &Sample, rw2: bool) -> usize {
+    double_len(s.value)
+        + int_len(s.timestamp_ms)
+        + if rw2 { int_len(s.start_timestamp_ms) } else { 0 }
+}
+
+fn span_len(s: &BucketSpan) -> usize {
+    (if s.offset != 0 { 1 + varint_len(zigzag32(s.offset)) } else { 0 })
+        + if s.length != 0 { 1 + varint_len(u64::from(s.length)) } else { 0 }
+}
+
+fn deltas_body_len(d: &[i64]) -> usize {
+    d.iter().map(|&x| varint_len(zigzag64(x))).sum()
+}
+
+fn histogram_len(h: &NativeHistogram, rw2: bool) -> usize {
+    let mut n = 1 + varint_len(h.count);
+    n += double_len(h.sum);
+    if h.schema != 0 {
+        n += 1 + varint_len(zigzag32(h.schema));
+    }
+    n += double_len(h.zero_threshold);
+    n += 1 + varint_len(h.zero_count);
+    for spans in [&h.negative_spans, &h.positive_spans] {
+        n += spans.iter().map(|s| ld_len(span_len(s))).sum::<usize>();
+    }
+    for d in [&h.negative_deltas, &h.positive_deltas] {
+        if !d.is_empty() {
+            n += ld_len(deltas_body_len(d));
+        }
+    }
+    n += int_len(h.timestamp_ms);
+    if rw2 && h.start_timestamp_ms != 0 {
+        n += 2 + varint_len(h.start_timestamp_ms as u64);
+    }
+    n
+}
+
+fn put_spans(buf: &mut Vec<u8>, key: u8, spans: &[BucketSpan]) {
+    for s in spans {
+        put_ld(buf, key, span_len(s));
+        if s.offset != 0 {
+            buf.push(0x08);
+            put_varint(buf, zigzag32(s.offset));
+        }
+        if s.length != 0 {
+            buf.push(0x10);
+            put_varint(buf, u64::from(s.length));
+        }
+    }
+}
+
+fn put_deltas(buf: &mut Vec<u8>, key: u8, d: &[i64]) {
+    if !d.is_empty() {
+        put_ld(buf, key, deltas_body_len(d));
+        for &x in d {
+            put_varint(buf, zigzag64(x));
+        }
+    }
+}
+
+fn put_histogram(buf: &mut Vec<u8>, key: u8, h: &NativeHistogram, rw2: bool) {
+    put_ld(buf, key, histogram_len(h, rw2));
+    buf.push(0x08);
+    put_varint(buf, h.count);
+    put_double(buf, 0x19, h.sum);
+    if h.schema != 0 {
+        buf.push(0x20);
+        put_varint(buf, zigzag32(h.schema));
+    }
+    put_double(buf, 0x29, h.zero_threshold);
+    buf.push(0x30);
+    put_varint(buf, h.zero_count);
+    put_spans(buf, 0x42, &h.negative_spans);
+    put_deltas(buf, 0x4a, &h.negative_deltas);
+    put_spans(buf, 0x5a, &h.positive_spans);
+    put_deltas(buf, 0x62, &h.positive_deltas);
+    put_int(buf, 0x78, h.timestamp_ms);
+    if rw2 && h.start_timestamp_ms != 0 {
+        buf.extend_from_slice(&[0x88, 0x01]);
+        put_varint(buf, h.start_timestamp_ms as u64);
+    }
+}
+
+fn exemplar_len_rw1(e: &Exemplar) -> usize {
+    e.labels.iter().map(|(n, v)| ld_len(label_len(n, v))).sum::<usize>()
+        + double_len(e.value)
+        + int_len(e.timestamp_ms)
+}
+
+fn series_body_len_rw1(s: &Series) -> usize {
+    let mut n = 0;
+    for (name, value) in s.labels() {
+        n += ld_len(label_len(name, value));
+    }
+    for x in &s.samples {
+        n += ld_len(sample_len(x, false));
+    }
+    for e in &s.exemplars {
+        n += ld_len(exemplar_len_rw1(e));
+    }
+    for h in &s.histograms {
+        n += ld_len(histogram_len(h, false));
+    }
+    n
+}
+
+pub(crate) fn series_len_rw1(s: &Series) -> usize {
+    ld_len(series_body_len_rw1(s))
+}
+
+fn put_sample(buf: &mut Vec<u8>, key: u8, x: &Sample, rw2: bool) {
+    put_ld(buf, key, sample_len(x, rw2));
+    put_double(buf, 0x09, x.value);
+    put_int(buf, 0x10, x.timestamp_ms);
+    if rw2 {
+        put_int(buf, 0x18, x.start_timestamp_ms);
+    }
+}
+
+/// Encodes a Remote Write 1.0 `WriteRequest`, appending to `buf`. The bytes are exactly
+/// `prost::Message::encode_to_vec(&to_rw1(series, metadata))`, without building it.
+pub fn encode_rw1(series: &[Series], metadata: &[Metadata], buf: &mut Vec<u8>) {
+    for s in series {
+        put_ld(buf, 0x0a, series_body_len_rw1(s));
+        for (name, value) in s.labels() {
+            put_ld(buf, 0x0a, label_len(name, value));
+            put_str_field(buf, 0x0a, name);
+            put_str_field(buf, 0x12, value);
+        }
+        for x in &s.samples {
+            put_sample(buf, 0x12, x, false);
+        }
+        for e in &s.exemplars {
+            put_ld(buf, 0x1a, exemplar_len_rw1(e));
+            for (name, value) in &e.labels {
+                put_ld(buf, 0x0a, label_len(name, value));
+                put_str_field(buf, 0x0a, name);
+                put_str_field(buf, 0x12, value);
+            }
+            put_double(buf, 0x11, e.value);
+            put_int(buf, 0x18, e.timestamp_ms);
+        }
+        for h in &s.histograms {
+            put_histogram(buf, 0x22, h, false);
+        }
+    }
+    for m in metadata {
+        let t = m.kind.proto_value();
+        let body = int_len(i64::from(t))
+            + str_field_len(&m.metric_family_name)
+            + str_field_len(&m.help)
+            + str_field_len(&m.unit);
+        put_ld(buf, 0x1a, body);
+        put_int(buf, 0x08, i64::from(t));
+        put_str_field(buf, 0x12, &m.metric_family_name);
+        put_str_field(buf, 0x22, &m.help);
+        put_str_field(buf, 0x2a, &m.unit);
+    }
+}
+
+fn refs_body_len(refs: &[u32]) -> usize {
+    refs.iter().map(|&r| varint_len(u64::from(r))).sum()
+}
+
+fn put_refs(buf: &mut Vec<u8>, key: u8, refs: &[u32], body: usize) {
+    if !refs.is_empty() {
+        put_ld(buf, key, body);
+        for &r in refs {
+            put_varint(buf, u64::from(r));
+        }
+    }
+}
+
+/// Encodes a Remote Write 2.0 `Request`, appending to `buf`. The bytes are exactly
+/// `prost::Message::encode_to_vec(&to_rw2(series))`, without building it.
+pub fn encode_rw2(series: &[Series], buf: &mut Vec<u8>) {
+    let table = SymbolTable::build(series);
+    for s in &table.symbols {
+        put_ld(buf, 0x22, s.len());
+        buf.extend_from_slice(s.as_bytes());
+    }
+    let mut at = 0usize;
+    for s in series {
+        let label_refs = &table.refs[at..at + s.labels.len() * 2];
+        at += label_refs.len();
+        let labels_body = refs_body_len(label_refs);
+        let mut body = if label_refs.is_empty() { 0 } else { ld_len(labels_body) };
+        for x in &s.samples {
+            body += ld_len(sample_len(x, true));
+        }
+        for h in &s.histograms {
+            body += ld_len(histogram_len(h, true));
+        }
+        let ex_start = at;
+        for e in &s.exemplars {
+            let r = &table.refs[at..at + e.labels.len() * 2];
+            at += r.len();
+            let eb = if r.is_empty() { 0 } else { ld_len(refs_body_len(r)) }
+                + double_len(e.value)
+                + int_len(e.timestamp_ms);
+            body += ld_len(eb);
+        }
+        let (help_ref, unit_ref) = (table.refs[at], table.refs[at + 1]);
+        at += 2;
+        let t = s.metadata.kind.proto_value();
+        let meta_body =
+            int_len(i64::from(t)) + int_len(i64::from(help_ref)) + int_len(i64::from(unit_ref));
+        body += ld_len(meta_body);
+
+        put_ld(buf, 0x2a, body);
+        put_refs(buf, 0x0a, label_refs, labels_body);
+        for x in &s.samples {
+            put_sample(buf, 0x12, x, true);
+        }
+        for h in &s.histograms {
+            put_histogram(buf, 0x1a, h, true);
+        }
+        let mut eat = ex_start;
+        for e in &s.exemplars {
+            let r = &table.refs[eat..eat + e.labels.len() * 2];
+            eat += r.len();
+            let rb = refs_body_len(r);
+            let eb = if r.is_empty() { 0 } else { ld_len(rb) }
+                + double_len(e.value)
+                + int_len(e.timestamp_ms);
+            put_ld(buf, 0x22, eb);
+            put_refs(buf, 0x0a, r, rb);
+            put_double(buf, 0x11, e.value);
+            put_int(buf, 0x18, e.timestamp_ms);
+        }
+        put_ld(buf, 0x2a, meta_body);
+        put_int(buf, 0x08, i64::from(t));
+        put_int(buf, 0x18, i64::from(help_ref));
+        put_int(buf, 0x20, i64::from(unit_ref));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_lengths() {
+        for (v, n) in
+            [(0u64, 1), (1, 1), (127, 1), (128, 2), (16383, 2), (16384, 3), (u64::MAX, 10)]
+        {
+            assert_eq!(varint_len(v), n, "{v}");
+            let mut b = Vec::new();
+            put_varint(&mut b, v);
+            assert_eq!(b.len(), n);
+        }
+    }
+
+    #[test]
+    fn zigzag() {
+        assert_eq!(zigzag32(0), 0);
+        assert_eq!(zigzag32(-1), 1);
+        assert_eq!(zigzag32(1), 2);
+        assert_eq!(zigzag32(i32::MIN), u64::from(u32::MAX));
+        assert_eq!(zigzag64(-2), 3);
+        assert_eq!(zigzag64(i64::MIN), u64::MAX);
+    }
+}
