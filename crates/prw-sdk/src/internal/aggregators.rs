@@ -1,0 +1,426 @@
+//! The aggregators' cells (what recording updates) and how a cell becomes an OTLP point.
+//!
+//! Sums and last values are single atomics. Histogram-like cells take a small per-series
+//! mutex: one uncontended lock keeps count, sum, buckets, min and max consistent with each
+//! other in every collected point, which separate atomics could not.
+
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use prw_proto::otlp::metrics::{
+    AggregationTemporality, Gauge, Histogram as PHistogram, HistogramDataPoint, NumberDataPoint,
+    Sum as PSum, Summary, SummaryDataPoint, metric::Data, summary_data_point::ValueAtQuantile,
+};
+
+use super::convert::attributes;
+use super::exponential::{ExpoAggregator, ExpoCell};
+use super::number::Num;
+use super::value_map::Cell;
+use crate::export::Temporality;
+use prw_api::KeyValue;
+
+/// Where and when a point is taken.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PointCtx<'a> {
+    pub(crate) attrs: &'a [KeyValue],
+    pub(crate) start: u64,
+    pub(crate) time: u64,
+}
+
+/// One aggregation: its cell, how to update it, how to read it.
+pub(crate) trait Aggregator: Send + Sync + 'static {
+    type Input: Num;
+    type Cell: Cell;
+    type Point;
+    fn new_cell(&self) -> Self::Cell;
+    /// Whether this aggregation takes `value` (counters refuse negatives, histograms NaN).
+    fn accepts(&self, value: Self::Input) -> bool;
+    fn update(&self, cell: &Self::Cell, value: Self::Input);
+    /// The cell's point, resetting the cell when `reset` (delta); `None` if there is
+    /// nothing to report.
+    fn point(&self, cell: &Self::Cell, reset: bool, ctx: PointCtx<'_>) -> Option<Self::Point>;
+    fn data(&self, points: Vec<Self::Point>, temporality: Temporality) -> Data;
+}
+
+pub(crate) fn otlp_temporality(t: Temporality) -> i32 {
+    match t {
+        Temporality::Cumulative => AggregationTemporality::Cumulative as i32,
+        Temporality::Delta => AggregationTemporality::Delta as i32,
+    }
+}
+
+fn number_point<T: Num>(value: T, ctx: PointCtx<'_>) -> NumberDataPoint {
+    NumberDataPoint {
+        attributes: attributes(ctx.attrs),
+        start_time_unix_nano: ctx.start,
+        time_unix_nano: ctx.time,
+        exemplars: Vec::new(),
+        flags: 0,
+        value: Some(value.point_value()),
+    }
+}
+
+/// An atomic sum and whether it was written since the last collection.
+#[derive(Debug, Default)]
+pub(crate) struct SumCell {
+    bits: AtomicU64,
+    touched: AtomicBool,
+}
+
+impl Cell for SumCell {
+    fn idle(&self) -> bool {
+        !self.touched.load(Ordering::Relaxed)
+    }
+}
+
+#[inline(always)]
+fn touch(flag: &AtomicBool) {
+    // A load first: the flag is almost always set already, and a plain read keeps the
+    // cache line shared instead of writing it on every measurement.
+    if !flag.load(Ordering::Relaxed) {
+        flag.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Sum, monotonic (counters) or not.
+#[derive(Debug)]
+pub(crate) struct SumAgg<T> {
+    pub(crate) monotonic: bool,
+    _t: PhantomData<fn(T)>,
+}
+
+impl<T> SumAgg<T> {
+    pub(crate) fn new(monotonic: bool) -> Self {
+        SumAgg { monotonic, _t: PhantomData }
+    }
+}
+
+impl<T: Num> Aggregator for SumAgg<T> {
+    type Input = T;
+    type Cell = SumCell;
+    type Point = NumberDataPoint;
+
+    fn new_cell(&self) -> SumCell {
+        SumCell { bits: AtomicU64::new(T::default().to_bits()), touched: AtomicBool::new(false) }
+    }
+    #[inline]
+    fn accepts(&self, value: T) -> bool {
+        !(self.monotonic && value.is_negative())
+    }
+    #[inline]
+    fn update(&self, cell: &SumCell, value: T) {
+        T::atomic_add(&cell.bits, value);
+        touch(&cell.touched);
+    }
+    fn point(&self, cell: &SumCell, reset: bool, ctx: PointCtx<'_>) -> Option<NumberDataPoint> {
+        if reset {
+            let touched = cell.touched.swap(false, Ordering::Relaxed);
+            let bits = cell.bits.swap(T::default().to_bits(), Ordering::Relaxed);
+            if !touched && bits == T::default().to_bits() {
+                return None;
+            }
+            Some(number_point(T::from_bits(bits), ctx))
+        } else {
+            Some(number_point(T::from_bits(cell.bits.load(Ordering::Relaxed)), ctx))
+        }
+    }
+    fn data(&self, points: Vec<NumberDataPoint>, temporality: Temporality) -> Data {
+        Data::Sum(PSum {
+            data_points: points,
+            aggregation_temporality: otlp_temporality(temporality),
+            is_monotonic: self.monotonic,
+        })
+    }
+}
+
+/// The last value set, whether one was ever set, and whether one was set since the last
+/// collection.
+#[derive(Debug, Default)]
+pub(crate) struct LastValueCell {
+    bits: AtomicU64,
+    ever: AtomicBool,
+    touched: AtomicBool,
+}
+
+impl Cell for LastValueCell {
+    fn idle(&self) -> bool {
+        !self.touched.load(Ordering::Relaxed)
+    }
+}
+
+/// Last value (gauges).
+#[derive(Debug)]
+pub(crate) struct LastValueAgg<T>(PhantomData<fn(T)>);
+
+impl<T> LastValueAgg<T> {
+    pub(crate) fn new() -> Self {
+        LastValueAgg(PhantomData)
+    }
+}
+
+impl<T: Num> Aggregator for LastValueAgg<T> {
+    type Input = T;
+    type Cell = LastValueCell;
+    type Point = NumberDataPoint;
+
+    fn new_cell(&self) -> LastValueCell {
+        LastValueCell::default()
+    }
+    #[inline]
+    fn accepts(&self, _value: T) -> bool {
+        true
+    }
+    #[inline]
+    fn update(&self, cell: &LastValueCell, value: T) {
+        cell.bits.store(value.to_bits(), Ordering::Relaxed);
+        touch(&cell.touched);
+        touch(&cell.ever);
+    }
+    fn point(
+        &self,
+        cell: &LastValueCell,
+        reset: bool,
+        ctx: PointCtx<'_>,
+    ) -> Option<NumberDataPoint> {
+        let touched = cell.touched.swap(false, Ordering::Relaxed);
+        let has = if reset { touched } else { cell.ever.load(Ordering::Relaxed) };
+        has.then(|| number_point(T::from_bits(cell.bits.load(Ordering::Relaxed)), ctx))
+    }
+    fn data(&self, points: Vec<NumberDataPoint>, _temporality: Temporality) -> Data {
+        Data::Gauge(Gauge { data_points: points })
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct HistState {
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    buckets: Box<[u64]>,
+}
+
+impl HistState {
+    fn reset(&mut self) {
+        self.count = 0;
+        self.sum = 0.0;
+        self.min = f64::INFINITY;
+        self.max = f64::NEG_INFINITY;
+        self.buckets.iter_mut().for_each(|b| *b = 0);
+    }
+}
+
+/// An explicit-bucket histogram of one series.
+#[derive(Debug)]
+pub(crate) struct HistCell(Mutex<HistState>);
+
+impl Cell for HistCell {
+    fn idle(&self) -> bool {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).count == 0
+    }
+}
+
+/// The specification's default explicit bucket boundaries.
+pub const DEFAULT_BOUNDARIES: [f64; 15] = [
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
+];
+
+/// Explicit-bucket histogram.
+#[derive(Debug)]
+pub(crate) struct HistogramAgg<T> {
+    bounds: Box<[f64]>,
+    record_min_max: bool,
+    /// Whether to report the sum: not for instruments that can record negative values,
+    /// where a sum would mislead (the specification's rule).
+    record_sum: bool,
+    _t: PhantomData<fn(T)>,
+}
+
+impl<T> HistogramAgg<T> {
+    pub(crate) fn new(bounds: Vec<f64>, record_min_max: bool, record_sum: bool) -> Self {
+        HistogramAgg { bounds: bounds.into(), record_min_max, record_sum, _t: PhantomData }
+    }
+}
+
+impl<T: Num> Aggregator for HistogramAgg<T> {
+    type Input = T;
+    type Cell = HistCell;
+    type Point = HistogramDataPoint;
+
+    fn new_cell(&self) -> HistCell {
+        HistCell(Mutex::new(HistState {
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            buckets: vec![0; self.bounds.len() + 1].into(),
+        }))
+    }
+    #[inline]
+    fn accepts(&self, value: T) -> bool {
+        value.is_finite()
+    }
+    #[inline]
+    fn update(&self, cell: &HistCell, value: T) {
+        let v = value.to_f64();
+        // Bucket i holds (bounds[i-1], bounds[i]]: upper bounds are inclusive.
+        let i = self.bounds.partition_point(|b| *b < v);
+        let mut s = cell.0.lock().unwrap_or_else(PoisonError::into_inner);
+        s.count += 1;
+        s.sum += v;
+        if v < s.min {
+            s.min = v;
+        }
+        if v > s.max {
+            s.max = v;
+        }
+        s.buckets[i] += 1;
+    }
+    fn point(&self, cell: &HistCell, reset: bool, ctx: PointCtx<'_>) -> Option<HistogramDataPoint> {
+        let mut s = cell.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if reset && s.count == 0 {
+            return None;
+        }
+        let has = s.count > 0 && self.record_min_max;
+        let point = HistogramDataPoint {
+            attributes: Vec::new(),
+            start_time_unix_nano: ctx.start,
+            time_unix_nano: ctx.time,
+            count: s.count,
+            sum: self.record_sum.then_some(s.sum),
+            bucket_counts: s.buckets.to_vec(),
+            explicit_bounds: self.bounds.to_vec(),
+            exemplars: Vec::new(),
+            flags: 0,
+            min: has.then_some(s.min),
+            max: has.then_some(s.max),
+        };
+        if reset {
+            s.reset();
+        }
+        drop(s);
+        Some(HistogramDataPoint { attributes: attributes(ctx.attrs), ..point })
+    }
+    fn data(&self, points: Vec<HistogramDataPoint>, temporality: Temporality) -> Data {
+        Data::Histogram(PHistogram {
+            data_points: points,
+            aggregation_temporality: otlp_temporality(temporality),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct MmscState {
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+/// Min, max, sum and count of one series.
+#[derive(Debug)]
+pub(crate) struct MmscCell(Mutex<MmscState>);
+
+impl Cell for MmscCell {
+    fn idle(&self) -> bool {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).count == 0
+    }
+}
+
+/// MinMaxSumCount, exported as a summary with quantile 0 (min) and 1 (max).
+#[derive(Debug)]
+pub(crate) struct MmscAgg<T>(PhantomData<fn(T)>);
+
+impl<T> MmscAgg<T> {
+    pub(crate) fn new() -> Self {
+        MmscAgg(PhantomData)
+    }
+}
+
+impl<T: Num> Aggregator for MmscAgg<T> {
+    type Input = T;
+    type Cell = MmscCell;
+    type Point = SummaryDataPoint;
+
+    fn new_cell(&self) -> MmscCell {
+        MmscCell(Mutex::new(MmscState {
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }))
+    }
+    #[inline]
+    fn accepts(&self, value: T) -> bool {
+        value.is_finite()
+    }
+    #[inline]
+    fn update(&self, cell: &MmscCell, value: T) {
+        let v = value.to_f64();
+        let mut s = cell.0.lock().unwrap_or_else(PoisonError::into_inner);
+        s.count += 1;
+        s.sum += v;
+        s.min = s.min.min(v);
+        s.max = s.max.max(v);
+    }
+    fn point(&self, cell: &MmscCell, reset: bool, ctx: PointCtx<'_>) -> Option<SummaryDataPoint> {
+        let mut s = cell.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if reset && s.count == 0 {
+            return None;
+        }
+        let quantile_values = if s.count > 0 {
+            vec![
+                ValueAtQuantile { quantile: 0.0, value: s.min },
+                ValueAtQuantile { quantile: 1.0, value: s.max },
+            ]
+        } else {
+            Vec::new()
+        };
+        let (count, sum) = (s.count, s.sum);
+        if reset {
+            *s = MmscState { count: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY };
+        }
+        drop(s);
+        Some(SummaryDataPoint {
+            attributes: attributes(ctx.attrs),
+            start_time_unix_nano: ctx.start,
+            time_unix_nano: ctx.time,
+            count,
+            sum,
+            quantile_values,
+            flags: 0,
+        })
+    }
+    fn data(&self, points: Vec<SummaryDataPoint>, _temporality: Temporality) -> Data {
+        Data::Summary(Summary { data_points: points })
+    }
+}
+
+impl<T: Num> Aggregator for ExpoAggregator<T> {
+    type Input = T;
+    type Cell = ExpoCell;
+    type Point = prw_proto::otlp::metrics::ExponentialHistogramDataPoint;
+
+    fn new_cell(&self) -> ExpoCell {
+        self.cell()
+    }
+    #[inline]
+    fn accepts(&self, value: T) -> bool {
+        value.is_finite()
+    }
+    #[inline]
+    fn update(&self, cell: &ExpoCell, value: T) {
+        self.record(cell, value.to_f64())
+    }
+    fn point(&self, cell: &ExpoCell, reset: bool, ctx: PointCtx<'_>) -> Option<Self::Point> {
+        self.take(cell, reset, ctx)
+    }
+    fn data(&self, points: Vec<Self::Point>, temporality: Temporality) -> Data {
+        Data::ExponentialHistogram(prw_proto::otlp::metrics::ExponentialHistogram {
+            data_points: points,
+            aggregation_temporality: otlp_temporality(temporality),
+        })
+    }
+}
