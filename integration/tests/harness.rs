@@ -396,3 +396,49 @@ fn scripted_receiver_answers_malformed_requests_with_400() {
     assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer}");
     assert_eq!(receiver.request_count(), 0);
 }
+
+#[test]
+fn prometheus_serves_tls_and_can_drop_it_to_read_back() {
+    prw_integration::require!(Prometheus);
+    let Some(openssl) = prw_integration::require_binary("openssl", "openssl") else { return };
+    let certs = prw_integration::TestDir::new("certs").unwrap();
+    let (cert, key) = (certs.join("server.pem"), certs.join("server.key"));
+    let status = std::process::Command::new(openssl)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut prometheus = Prometheus::builder().tls(&cert, &key).start().unwrap();
+    assert!(prometheus.write_url().starts_with("https://127.0.0.1:"));
+    // The harness cannot speak TLS; Go's TLS server answers plain HTTP with this 400.
+    let plain = http::get(&format!("http://127.0.0.1:{}/-/ready", prometheus.port())).unwrap();
+    assert_eq!(plain.status, 400);
+    assert!(plain.text().contains("HTTP request to an HTTPS server"), "{}", plain.text());
+    assert!(matches!(
+        prometheus.query("up"),
+        Err(prw_integration::HarnessError::Http(http::HttpError::InvalidUrl { .. }))
+    ));
+
+    // A TLS test reads back by restarting the same data over plain HTTP.
+    prometheus.set_web_config(prw_integration::WebConfig::default(), None);
+    prometheus.restart().unwrap();
+    assert!(prometheus.write_url().starts_with("http://127.0.0.1:"));
+    assert!(prometheus.query("up").unwrap().is_empty());
+}
