@@ -42,11 +42,16 @@
 mod check;
 mod decode;
 mod exposition;
+mod inspect;
 mod problem;
 mod request;
 mod server;
 
-pub use exposition::{format_histogram, format_value, metric_type_name, write_series_name};
+pub use exposition::{
+    HistogramBucket, format_histogram, format_value, histogram_buckets, metric_type_name,
+    write_series_name,
+};
+pub use inspect::{Inspection, inspect};
 pub use problem::{Problem, ProblemKind, Severity};
 pub use request::{
     Exemplar, MetricMetadata, ReceivedRequest, RemoteWriteVersion, Response, Series, WireMessage,

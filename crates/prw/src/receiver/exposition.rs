@@ -138,6 +138,66 @@ pub fn write_series_name(out: &mut impl fmt::Write, labels: &[Label]) -> fmt::Re
     }
 }
 
+/// One bucket of a native histogram, with absolute bounds and count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistogramBucket {
+    /// The lower bound.
+    pub lower: f64,
+    /// The upper bound.
+    pub upper: f64,
+    /// Whether `lower` belongs to the bucket (negative and zero buckets).
+    pub lower_inclusive: bool,
+    /// Whether `upper` belongs to the bucket (positive and zero buckets).
+    pub upper_inclusive: bool,
+    /// The number of observations in the bucket (deltas already added up).
+    pub count: f64,
+}
+
+/// The buckets of a native histogram from lowest to highest: negative buckets, the zero bucket
+/// (when its count is not 0), positive buckets. Custom buckets (schema -53) run from `-Inf` to
+/// `+Inf`. Buckets the spans list are all returned, also those with count 0.
+pub fn histogram_buckets(h: &rw2::Histogram) -> Vec<HistogramBucket> {
+    let is_int = matches!(h.count, Some(Count::CountInt(_)));
+    let mut out = Vec::new();
+    let negative =
+        absolute_counts(&h.negative_spans, &h.negative_deltas, &h.negative_counts, is_int);
+    for (index, count) in negative.into_iter().rev() {
+        out.push(HistogramBucket {
+            lower: -bound(h, index),
+            upper: -bound(h, index - 1),
+            lower_inclusive: true,
+            upper_inclusive: false,
+            count,
+        });
+    }
+    let zero = match h.zero_count {
+        Some(ZeroCount::ZeroCountInt(n)) => n as f64,
+        Some(ZeroCount::ZeroCountFloat(n)) => n,
+        None => 0.0,
+    };
+    if zero != 0.0 {
+        out.push(HistogramBucket {
+            lower: -h.zero_threshold,
+            upper: h.zero_threshold,
+            lower_inclusive: true,
+            upper_inclusive: true,
+            count: zero,
+        });
+    }
+    for (index, count) in
+        absolute_counts(&h.positive_spans, &h.positive_deltas, &h.positive_counts, is_int)
+    {
+        out.push(HistogramBucket {
+            lower: bound(h, index - 1),
+            upper: bound(h, index),
+            lower_inclusive: false,
+            upper_inclusive: true,
+            count,
+        });
+    }
+    out
+}
+
 /// Renders a native histogram as Prometheus prints one:
 /// `{count:10, sum:25.5, [-4,-2):1, [-0.001,0.001]:2, (0.5,1]:3}`.
 ///
@@ -151,48 +211,37 @@ pub fn format_histogram(h: &rw2::Histogram) -> String {
         None => "?".to_owned(),
     };
     let _ = write!(out, "{{count:{count}, sum:{}", format_value(h.sum));
-    let is_int = matches!(h.count, Some(Count::CountInt(_)));
-    let custom = h.schema == CUSTOM_BUCKETS_SCHEMA;
-    let negative = buckets(&h.negative_spans, &h.negative_deltas, &h.negative_counts, is_int);
-    for (index, count) in negative.iter().rev() {
-        let (lower, upper) = (bound(h, *index), bound(h, index - 1));
-        let _ = write!(out, ", [-{},-{}):{count}", format_value(lower), format_value(upper));
-    }
-    let zero = match h.zero_count {
-        Some(ZeroCount::ZeroCountInt(n)) if n != 0 => Some(n.to_string()),
-        Some(ZeroCount::ZeroCountFloat(n)) if n != 0.0 => Some(format_value(n)),
-        _ => None,
-    };
-    if let Some(zero) = zero {
-        let t = format_value(h.zero_threshold);
-        let _ = write!(out, ", [-{t},{t}]:{zero}");
-    }
-    for (index, count) in buckets(&h.positive_spans, &h.positive_deltas, &h.positive_counts, is_int)
-    {
-        let lower = if custom && index == 0 { f64::NEG_INFINITY } else { bound(h, index - 1) };
-        let _ =
-            write!(out, ", ({},{}]:{count}", format_value(lower), format_value(bound(h, index)));
+    for b in histogram_buckets(h) {
+        let _ = write!(
+            out,
+            ", {}{},{}{}:{}",
+            if b.lower_inclusive { '[' } else { '(' },
+            format_value(b.lower),
+            format_value(b.upper),
+            if b.upper_inclusive { ']' } else { ')' },
+            format_value(b.count)
+        );
     }
     out.push('}');
     out
 }
 
 /// `(index, count)` of every bucket the spans describe, counts made absolute.
-fn buckets(
+fn absolute_counts(
     spans: &[rw2::BucketSpan],
     deltas: &[i64],
     counts: &[f64],
     is_int: bool,
-) -> Vec<(i64, String)> {
+) -> Vec<(i64, f64)> {
     let mut absolute: i64 = 0;
     bucket_indexes(spans)
         .enumerate()
         .map(|(i, index)| {
             let count = if is_int {
                 absolute = absolute.saturating_add(deltas.get(i).copied().unwrap_or(0));
-                absolute.to_string()
+                absolute as f64
             } else {
-                counts.get(i).map_or_else(|| "?".to_owned(), |c| format_value(*c))
+                counts.get(i).copied().unwrap_or(f64::NAN)
             };
             (index, count)
         })

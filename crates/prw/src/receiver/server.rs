@@ -18,8 +18,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use super::check::{self, OrderTracker};
+use super::check::OrderTracker;
 use super::decode::{self, Refusal};
+use super::inspect;
 use super::problem::{Problem, ProblemKind, Severity};
 use super::request::{ReceivedRequest, RemoteWriteVersion, Response};
 
@@ -454,18 +455,10 @@ pub(crate) fn process(
     let version = match outcome {
         Ok((version, (message, decoded_len))) => {
             received.decoded_len = Some(decoded_len);
-            let (series, metadata) = decode::resolve(&message, problems);
-            for (index, s) in series.iter().enumerate() {
-                check::check_labels(version, index, &s.labels, problems);
-                check::check_points(version, index, s, problems);
-            }
-            check::check_request(version, &series, problems);
-            {
+            let (series, metadata) = {
                 let mut tracker = tracker.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                for (index, s) in series.iter().enumerate() {
-                    tracker.observe(sequence, index, s, problems);
-                }
-            }
+                inspect::examine(&message, sequence, &mut tracker, problems)
+            };
             received.message = Some(message);
             received.series = series;
             received.metadata = metadata;
