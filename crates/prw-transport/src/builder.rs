@@ -215,9 +215,12 @@ pub enum BuildError {
         "insecure_skip_verify and tls_ca_file are both set: verification with the CA file or none at all, keep one"
     )]
     InsecureWithCaFile,
-    /// rustls refused the configuration.
-    #[error("the TLS configuration was refused: {0}")]
-    Tls(rustls::Error),
+    /// rustls refused the protocol versions (not expected with the built-in ring provider).
+    #[error("the TLS configuration was refused: {reason}")]
+    Tls {
+        /// What rustls said.
+        reason: String,
+    },
     /// The proxy URL is not valid.
     #[error("the proxy URL is not valid ({reason}): write it as http://host:port")]
     InvalidProxy {
@@ -602,4 +605,44 @@ fn parse_endpoint(url: &str) -> Result<Uri, BuildError> {
         return Err(BuildError::EndpointWithoutHost);
     }
     Ok(uri)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        let cases = [
+            ("https://user:pw@host:1/path?key=v", "https://***@host:1/path?***"),
+            ("http://host/path", "http://host/path"),
+            ("host:1@x", "***@x"),
+            ("http://u@h", "http://***@h"),
+            ("http://h/a@b", "http://h/a@b"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(redact_url(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn endpoints() {
+        assert!(matches!(parse_endpoint("http://:9090/x"), Err(BuildError::EndpointWithoutHost)));
+        assert!(matches!(parse_endpoint("https://:0"), Err(BuildError::EndpointWithoutHost)));
+        assert!(matches!(parse_endpoint("http:///x"), Err(BuildError::InvalidEndpoint { .. })));
+        let uri = parse_endpoint("  https://[::1]:9090/api/v1/write \n").unwrap();
+        assert_eq!(uri.host(), Some("[::1]"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn endpoint_parsing_never_panics_nor_echoes_passwords(url in "\\PC*", password in "[a-z]{16}") {
+            let with_password = format!("https://user:{password}@{url}");
+            for candidate in [url.as_str(), with_password.as_str()] {
+                if let Err(error) = parse_endpoint(candidate) {
+                    proptest::prop_assert!(!error.to_string().contains(&password));
+                }
+            }
+        }
+    }
 }

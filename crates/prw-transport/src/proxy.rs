@@ -82,8 +82,8 @@ pub(crate) enum ProxyError {
         "the proxy {proxy} refused to open a tunnel to {target}: {status}; check that the proxy allows CONNECT to this port"
     )]
     Refused { proxy: String, target: String, status: String },
-    #[error("the proxy {proxy} requires authentication (407){}", if *had_credentials { "; it refused the configured proxy credentials" } else { "; set proxy credentials" })]
-    AuthRequired { proxy: String, had_credentials: bool },
+    #[error("the proxy {proxy} requires authentication ({status}){}", if *had_credentials { "; it refused the configured proxy credentials" } else { "; set proxy credentials" })]
+    AuthRequired { proxy: String, status: String, had_credentials: bool },
     #[error("the proxy {proxy} answered CONNECT with something that is not HTTP")]
     BadResponse { proxy: String },
     #[error("cannot read the proxy password: {source}")]
@@ -238,8 +238,10 @@ impl Proxy {
         match code {
             200..=299 if end == answer.len() => Ok(()),
             200..=299 => Err(ProxyError::BadResponse { proxy: self.authority.clone() }),
-            407 => Err(ProxyError::AuthRequired {
+            // 407 is the standard answer; some proxies (tinyproxy) answer 401 to a CONNECT.
+            401 | 407 => Err(ProxyError::AuthRequired {
                 proxy: self.authority.clone(),
+                status,
                 had_credentials: authorization.is_some(),
             }),
             _ => Err(ProxyError::Refused { proxy: self.authority.clone(), target, status }),

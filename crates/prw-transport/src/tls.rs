@@ -99,7 +99,7 @@ fn provider() -> Arc<CryptoProvider> {
 pub(crate) fn unused() -> Result<ClientConfig, BuildError> {
     Ok(ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(BuildError::Tls)?
+        .map_err(|error| BuildError::Tls { reason: error.to_string() })?
         .with_root_certificates(RootCertStore::empty())
         .with_no_client_auth())
 }
@@ -113,7 +113,7 @@ pub(crate) fn build(options: &TlsOptions) -> Result<Tls, BuildError> {
         };
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
-        .map_err(BuildError::Tls)?;
+        .map_err(|error| BuildError::Tls { reason: error.to_string() })?;
 
     let (builder, trust) = if options.insecure_skip_verify {
         if options.ca_file.is_some() {

@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use common::pki::{Pki, SERVER_NAME};
 use common::{Prometheus, WebConfig, now_ms, unique_run, write_request};
-use prw_transport::{HttpTransport, HttpTransportBuilder, Secret, TlsFailure, TlsVersion, Transport};
+use prw_transport::{
+    HttpTransport, HttpTransportBuilder, Secret, TlsFailure, TlsVersion, Transport,
+};
 
 const USER: &str = "prw-user";
 const PASSWORD: &str = "correct-horse-battery-staple";
 
 fn builder(prometheus: &Prometheus) -> HttpTransportBuilder {
-    HttpTransport::builder()
-        .endpoint(prometheus.write_url())
-        .timeout(Duration::from_secs(10))
+    HttpTransport::builder().endpoint(prometheus.write_url()).timeout(Duration::from_secs(10))
 }
 
 /// Sends one sample and checks that Prometheus has it afterwards.
@@ -27,9 +27,7 @@ async fn write_and_query(prometheus: &Prometheus, transport: &HttpTransport, wha
         .await
         .unwrap_or_else(|error| panic!("{what}: not sent: {error}"));
     assert_eq!(response.status, 204, "{what}: {}", response.body_text());
-    let found = prometheus
-        .query(&format!("prw_transport_test{{run=\"{run}\"}}"), at)
-        .await;
+    let found = prometheus.query(&format!("prw_transport_test{{run=\"{run}\"}}"), at).await;
     assert_eq!(found.len(), 1, "{what}: {found:?}");
     assert_eq!(found[0].0["__name__"], "prw_transport_test");
     assert_eq!(found[0].0["run"], run.as_str());
@@ -45,9 +43,7 @@ async fn tls_and_basic_auth() {
         basic_auth: Some((USER.to_owned(), PASSWORD.to_owned())),
     };
     let Some(prometheus) = Prometheus::start(web, |b| {
-        b.tls_ca_file(&pki.ca)
-            .tls_server_name(SERVER_NAME)
-            .basic_auth(USER, Secret::new(PASSWORD))
+        b.tls_ca_file(&pki.ca).tls_server_name(SERVER_NAME).basic_auth(USER, Secret::new(PASSWORD))
     })
     .await
     else {
@@ -58,10 +54,7 @@ async fn tls_and_basic_auth() {
     // Accepted, and the series can be queried back.
     let password_file = pki.dir.path().join("password");
     std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
-    let transport = trusted()
-        .basic_auth(USER, Secret::from_file(&password_file))
-        .build()
-        .unwrap();
+    let transport = trusted().basic_auth(USER, Secret::from_file(&password_file)).build().unwrap();
     write_and_query(&prometheus, &transport, "tls-basic").await;
 
     // The password file is read again: a rotation to a wrong password shows at once, and so
@@ -76,10 +69,7 @@ async fn tls_and_basic_auth() {
     write_and_query(&prometheus, &transport, "tls-basic-rotated-back").await;
 
     // A wrong password is an answer (401), not a transport error, and the body is kept.
-    let wrong = trusted()
-        .basic_auth(USER, Secret::new("wrong-password"))
-        .build()
-        .unwrap();
+    let wrong = trusted().basic_auth(USER, Secret::new("wrong-password")).build().unwrap();
     let response = wrong
         .send(write_request(&wrong, "prw_transport_test", "wrong", 1.0, now_ms()))
         .await
@@ -118,11 +108,8 @@ async fn tls_and_basic_auth() {
     assert_eq!(error.tls_failure(), Some(TlsFailure::NameMismatch), "{error}");
     let text = error.to_string();
     assert!(text.contains("not valid for the name") && text.contains(SERVER_NAME), "{text}");
-    let other_name = builder(&prometheus)
-        .tls_ca_file(&pki.ca)
-        .tls_server_name("other.test")
-        .build()
-        .unwrap();
+    let other_name =
+        builder(&prometheus).tls_ca_file(&pki.ca).tls_server_name("other.test").build().unwrap();
     let error = other_name.send(common::get("/-/ready")).await.unwrap_err();
     assert_eq!(error.tls_failure(), Some(TlsFailure::NameMismatch), "{error}");
     assert!(error.to_string().contains("other.test"), "{error}");
@@ -145,7 +132,12 @@ async fn tls_and_basic_auth() {
     write_and_query(&prometheus, &modern, "tls13-h2").await;
 
     // No secret in any of the errors or Debug output seen here.
-    for shown in [format!("{transport:?}"), format!("{wrong:?}"), format!("{insecure:?}"), format!("{modern:?}")] {
+    for shown in [
+        format!("{transport:?}"),
+        format!("{wrong:?}"),
+        format!("{insecure:?}"),
+        format!("{modern:?}"),
+    ] {
         assert!(!shown.contains(PASSWORD) && !shown.contains("wrong-password"), "{shown}");
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod pki;
+pub mod server;
 
 use std::io::Read as _;
 use std::net::TcpListener;
@@ -138,13 +139,7 @@ impl Prometheus {
                 }
                 let ready = admin.send(get("/-/ready")).await;
                 if matches!(&ready, Ok(response) if response.status == 200) {
-                    return Some(Prometheus {
-                        port,
-                        dir,
-                        admin,
-                        scheme,
-                        process,
-                    });
+                    return Some(Prometheus { port, dir, admin, scheme, process });
                 }
                 assert!(
                     started.elapsed() < READY_WITHIN,
@@ -175,7 +170,9 @@ impl Prometheus {
             .as_array()
             .expect("a vector")
             .iter()
-            .map(|sample| (sample["metric"].clone(), sample["value"][1].as_str().expect("value").to_owned()))
+            .map(|sample| {
+                (sample["metric"].clone(), sample["value"][1].as_str().expect("value").to_owned())
+            })
             .collect()
     }
 
@@ -224,7 +221,10 @@ pub struct Tinyproxy {
 
 impl Tinyproxy {
     /// Starts tinyproxy allowing CONNECT to `connect_ports`; `None` when it is not installed.
-    pub async fn start(connect_ports: &[u16], basic_auth: Option<(&str, &str)>) -> Option<Tinyproxy> {
+    pub async fn start(
+        connect_ports: &[u16],
+        basic_auth: Option<(&str, &str)>,
+    ) -> Option<Tinyproxy> {
         let binary = require("tinyproxy", "tinyproxy")?;
         let dir = tempfile::tempdir().expect("temp dir");
         for attempt in 0.. {
@@ -255,7 +255,8 @@ impl Tinyproxy {
             let started = Instant::now();
             loop {
                 if process.exited() {
-                    let log = read(&dir.path().join("tinyproxy.log")) + &read(&dir.path().join("stderr.log"));
+                    let log = read(&dir.path().join("tinyproxy.log"))
+                        + &read(&dir.path().join("stderr.log"));
                     if attempt < 3 {
                         eprintln!("tinyproxy exited early, retrying on another port:\n{log}");
                         break;
@@ -265,7 +266,10 @@ impl Tinyproxy {
                 if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
                     return Some(Tinyproxy { port, dir, process });
                 }
-                assert!(started.elapsed() < READY_WITHIN, "tinyproxy not listening within {READY_WITHIN:?}");
+                assert!(
+                    started.elapsed() < READY_WITHIN,
+                    "tinyproxy not listening within {READY_WITHIN:?}"
+                );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
@@ -314,7 +318,13 @@ pub fn get(path: &str) -> Request {
 }
 
 /// A remote-write 1.0 request for one sample of `name{run=<run>}`, at `at`.
-pub fn write_request(transport: &HttpTransport, name: &str, run: &str, value: f64, at: SystemTime) -> Request {
+pub fn write_request(
+    transport: &HttpTransport,
+    name: &str,
+    run: &str,
+    value: f64,
+    at: SystemTime,
+) -> Request {
     use prw_proto::rw1::{Label, Sample, TimeSeries, WriteRequest};
     let millis = at.duration_since(SystemTime::UNIX_EPOCH).expect("after 1970").as_millis() as i64;
     let body = WriteRequest {
@@ -339,12 +349,16 @@ pub fn write_request(transport: &HttpTransport, name: &str, run: &str, value: f6
 
 /// A label value no other run of the tests uses.
 pub fn unique_run(what: &str) -> String {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("after 1970").subsec_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .subsec_nanos();
     format!("{what}-{}-{nanos}", std::process::id())
 }
 
 /// Milliseconds precision, as Prometheus stores it.
 pub fn now_ms() -> SystemTime {
-    let millis = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("after 1970").as_millis();
+    let millis =
+        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("after 1970").as_millis();
     SystemTime::UNIX_EPOCH + Duration::from_millis(millis as u64)
 }

@@ -34,7 +34,11 @@ fn ca(name: &str) -> Ca {
     let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
     params.distinguished_name.push(DnType::CommonName, name);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let key = KeyPair::generate().expect("key");
     let pem = params.self_signed(&key).expect("self-signed").pem();
     Ca { params, key, pem }
@@ -42,7 +46,8 @@ fn ca(name: &str) -> Ca {
 
 fn leaf(names: &[&str], common_name: &str, issuer: &Ca) -> (String, String) {
     let mut params =
-        CertificateParams::new(names.iter().map(|name| name.to_string()).collect::<Vec<_>>()).expect("params");
+        CertificateParams::new(names.iter().map(|name| name.to_string()).collect::<Vec<_>>())
+            .expect("params");
     params.distinguished_name.push(DnType::CommonName, common_name);
     let key = KeyPair::generate().expect("key");
     let issuer = Issuer::from_params(&issuer.params, &issuer.key);
