@@ -119,9 +119,9 @@ impl Process {
     pub(crate) fn stop(&mut self) -> Option<ExitStatus> {
         let child = self.child.as_mut()?;
         // std can only send SIGKILL and the workspace forbids unsafe code, so SIGTERM goes
-        // through kill(1), which every Debian has.
-        let sent = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+        // through the shell's built-in kill (a kill binary is not on every minimal system).
+        let sent = Command::new("sh")
+            .args(["-c", "kill -TERM \"$1\"", "sh", &child.id().to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -185,15 +185,80 @@ pub(crate) fn write_file(path: &Path, contents: &str) -> Result<(), HarnessError
 pub(crate) fn with_port_retries<T>(
     mut attempt: impl FnMut() -> Result<T, HarnessError>,
 ) -> Result<T, HarnessError> {
-    let mut last = None;
-    for _ in 0..crate::ports::START_ATTEMPTS {
+    let mut tries = 1;
+    loop {
         match attempt() {
-            Err(e) if e.is_port_conflict() => last = Some(e),
+            Err(e) if e.is_port_conflict() && tries < crate::ports::START_ATTEMPTS => tries += 1,
             other => return other,
         }
     }
-    Err(last.unwrap_or_else(|| HarnessError::Tool {
-        program: "free_port",
-        message: "no attempt made".into(),
-    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict() -> HarnessError {
+        HarnessError::Exited {
+            name: "x",
+            status: "exit status: 1".into(),
+            log_tail: "listen tcp 127.0.0.1:1: bind: address already in use".into(),
+        }
+    }
+
+    #[test]
+    fn retries_only_port_conflicts_and_only_so_often() {
+        let mut calls = 0;
+        let result = with_port_retries(|| {
+            calls += 1;
+            if calls < 3 { Err(conflict()) } else { Ok(calls) }
+        });
+        assert_eq!(result.unwrap(), 3);
+
+        let mut calls = 0;
+        let result: Result<(), _> = with_port_retries(|| {
+            calls += 1;
+            Err(conflict())
+        });
+        assert!(result.unwrap_err().is_port_conflict());
+        assert_eq!(calls, crate::ports::START_ATTEMPTS);
+
+        let mut calls = 0;
+        let result: Result<(), _> = with_port_retries(|| {
+            calls += 1;
+            Err(HarnessError::Tool { program: "p", message: "m".into() })
+        });
+        assert!(!result.unwrap_err().is_port_conflict());
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn a_process_that_exits_reports_its_log() {
+        let dir = crate::TestDir::new("process").unwrap();
+        let sh = crate::find_binary("sh").unwrap();
+        let mut process = Process::new("sh", sh, dir.path(), dir.join("log"));
+        process.set_args(vec!["-c".into(), "echo bind: address already in use >&2; exit 3".into()]);
+        process.spawn().unwrap();
+        let error = process.wait_ready(Duration::from_secs(10), || false).unwrap_err();
+        assert!(error.is_port_conflict(), "{error}");
+        assert!(error.to_string().contains("exit status: 3"), "{error}");
+        assert!(!process.is_running());
+    }
+
+    #[test]
+    fn stop_ends_a_process_that_obeys_sigterm() {
+        let dir = crate::TestDir::new("process").unwrap();
+        let sh = crate::find_binary("sh").unwrap();
+        let mut process = Process::new("sleeper", sh, dir.path(), dir.join("log"));
+        process.set_args(vec!["-c".into(), "exec sleep 60".into()]);
+        process.spawn().unwrap();
+        assert!(process.is_running());
+        let started = Instant::now();
+        let status = process.stop().unwrap();
+        assert!(started.elapsed() < STOP_GRACE, "SIGTERM should end it at once");
+        use std::os::unix::process::ExitStatusExt as _;
+        assert_eq!(status.signal(), Some(15));
+        assert!(!process.is_running());
+        assert!(process.log().starts_with("==== prw-integration: starting"));
+    }
 }
