@@ -43,10 +43,8 @@ impl tower_service::Service<Uri> for RouteConnector {
                 let connecting = self.http.call(proxy.uri.clone());
                 let proxy = proxy.clone();
                 Box::pin(async move {
-                    let io = connecting.await.map_err(|source| ProxyError::Connect {
-                        proxy: proxy.authority.clone(),
-                        source: source.into(),
-                    })?;
+                    let io =
+                        connecting.await.map_err(|source| ProxyError::connect(&proxy, source))?;
                     // Marked as proxied, hyper sends the request line in absolute form.
                     Ok(Conn { io, proxied: true })
                 })
@@ -57,10 +55,8 @@ impl tower_service::Service<Uri> for RouteConnector {
                 Box::pin(async move {
                     let host = dst.host().unwrap_or_default().trim_matches(['[', ']']).to_owned();
                     let port = dst.port_u16().unwrap_or(443);
-                    let io = connecting.await.map_err(|source| ProxyError::Connect {
-                        proxy: proxy.authority.clone(),
-                        source: source.into(),
-                    })?;
+                    let io =
+                        connecting.await.map_err(|source| ProxyError::connect(&proxy, source))?;
                     let mut stream = io.into_inner();
                     proxy.connect_tunnel(&mut stream, &host, port).await?;
                     Ok(Conn { io: TokioIo::new(stream), proxied: false })

@@ -219,6 +219,22 @@ fn causes<'a>(
     })
 }
 
+/// Every cause's text joined with ": ", leaving out a text its predecessor already holds.
+pub(crate) fn chain_text(error: &(dyn StdError + 'static)) -> String {
+    let mut text = String::new();
+    for cause in causes(error) {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 fn root_cause(error: &(dyn StdError + 'static)) -> String {
     let mut last = error;
     for cause in causes(error) {
@@ -243,7 +259,7 @@ fn describe_tls(error: &rustls::Error, context: &Context) -> (TlsFailure, String
                     "the server's certificate is not valid for the name {:?} (it is valid for {}); \
                  connect by a name the certificate holds or set `tls_server_name`",
                     expected.to_str(),
-                    presented.join(", ")
+                    presented.iter().map(|name| plain_name(name)).collect::<Vec<_>>().join(", ")
                 ),
             )
         }
@@ -293,6 +309,14 @@ fn describe_tls(error: &rustls::Error, context: &Context) -> (TlsFailure, String
             ),
         ),
         other => (TlsFailure::Other, format!("TLS failed: {other}")),
+    }
+}
+
+/// `DnsName("a.test")` (how rustls lists a certificate's names) → `a.test`.
+fn plain_name(name: &str) -> &str {
+    match (name.find('('), name.rfind(')')) {
+        (Some(open), Some(close)) if open < close => name[open + 1..close].trim_matches('"'),
+        _ => name,
     }
 }
 
@@ -354,11 +378,11 @@ mod tests {
             (
                 E::InvalidCertificate(CertificateError::NotValidForNameContext {
                     expected: name,
-                    presented: vec!["right.test".to_owned()],
+                    presented: vec!["DnsName(\"right.test\")".to_owned()],
                 }),
                 false,
                 TlsFailure::NameMismatch,
-                "right.test",
+                "(it is valid for right.test)",
             ),
             (
                 E::InvalidCertificate(CertificateError::Expired),

@@ -74,8 +74,13 @@ impl Route {
 /// Why the proxy did not carry the request. Names the proxy, never its credentials.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ProxyError {
-    #[error("cannot connect to the proxy {proxy}: {source}")]
-    Connect { proxy: String, source: crate::error::BoxError },
+    #[error("cannot connect to the proxy {proxy}: {reason}")]
+    Connect {
+        proxy: String,
+        /// The whole chain of causes ("tcp connect error: Connection refused").
+        reason: String,
+        source: crate::error::BoxError,
+    },
     #[error("the proxy {proxy} failed during the CONNECT handshake: {source}")]
     Io { proxy: String, source: std::io::Error },
     #[error(
@@ -88,6 +93,17 @@ pub(crate) enum ProxyError {
     BadResponse { proxy: String },
     #[error("cannot read the proxy password: {source}")]
     Credentials { source: SecretError },
+}
+
+impl ProxyError {
+    pub(crate) fn connect(proxy: &Proxy, source: impl Into<crate::error::BoxError>) -> ProxyError {
+        let source = source.into();
+        ProxyError::Connect {
+            proxy: proxy.authority.clone(),
+            reason: crate::error::chain_text(&*source),
+            source,
+        }
+    }
 }
 
 impl Proxy {

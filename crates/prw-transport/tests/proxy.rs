@@ -93,7 +93,8 @@ async fn explicit_proxy_forwards_and_tunnels() {
         .unwrap();
     let error = absent.send(common::get("/-/ready")).await.unwrap_err();
     assert!(error.is_proxy(), "{error:?}");
-    assert!(error.to_string().contains("cannot connect to the proxy"), "{error}");
+    let text = error.to_string();
+    assert!(text.contains("cannot connect to the proxy") && text.contains("refused"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
