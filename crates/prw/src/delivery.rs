@@ -43,21 +43,21 @@ pub(crate) struct EndpointConfig {
 
 /// The handle the exporter keeps for one endpoint; its delivery task runs on the runtime.
 #[derive(Debug)]
-pub(crate) struct Endpoint {
+pub(crate) struct Delivery {
     queue: Arc<Queue>,
     stats: Arc<StatsCells>,
     first_wire: Wire,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl Endpoint {
-    pub(crate) fn start(config: EndpointConfig, runtime: &Handle) -> Endpoint {
+impl Delivery {
+    pub(crate) fn start(config: EndpointConfig, runtime: &Handle) -> Delivery {
         let stats = Arc::new(StatsCells::new(display_url(&config.uri)));
         let queue = Arc::new(Queue::new(config.limits, stats.clone()));
         let first_wire = config.protocol.first_wire();
         let sender = Sender::new(config, queue.clone(), stats.clone());
         let task = runtime.spawn(sender.run());
-        Endpoint { queue, stats, first_wire, task: Mutex::new(Some(task)) }
+        Delivery { queue, stats, first_wire, task: Mutex::new(Some(task)) }
     }
 
     /// Queues a batch behind everything before it. Never waits.
@@ -224,14 +224,14 @@ impl Sender {
         payload: Arc<dyn Payload>,
     ) -> Option<(Arc<dyn Payload>, Arc<dyn Payload>)> {
         let counts = payload.counts();
-        if counts.is_empty() {
-            return None;
-        }
         let started = Instant::now();
         let mut attempt: u32 = 0;
         let mut body: Option<(Wire, Bytes)> = None;
         loop {
             let wire = self.wire;
+            if payload.is_empty(wire) {
+                return None;
+            }
             let bytes = match &body {
                 Some((w, b)) if *w == wire => b.clone(),
                 _ => {

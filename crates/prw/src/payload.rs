@@ -53,6 +53,11 @@ pub(crate) trait Payload: Debug + Send + Sync {
     fn counts(&self) -> Counts;
     /// The uncompressed RW 1.0 size, used for the queue's byte limit.
     fn size(&self) -> usize;
+    /// Whether a request in `wire` format would carry nothing (never sent).
+    fn is_empty(&self, wire: Wire) -> bool {
+        let _ = wire;
+        self.counts().is_empty()
+    }
     /// Appends the uncompressed protobuf body in `wire` format to `out`.
     fn encode(&self, wire: Wire, out: &mut Vec<u8>);
     /// Two halves that together hold everything, each series in exactly one of them; `None`

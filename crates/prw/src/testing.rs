@@ -18,17 +18,11 @@ use crate::protocol::Wire;
 /// Sorted label pairs.
 pub(crate) type Labels = Vec<(String, String)>;
 
-/// One decoded series: sorted labels and (timestamp, value) samples.
+/// One decoded series: labels as sent and (timestamp, value) samples.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Decoded {
     pub(crate) labels: Vec<(String, String)>,
     pub(crate) samples: Vec<(i64, f64)>,
-}
-
-impl Decoded {
-    pub(crate) fn name(&self) -> &str {
-        self.labels.iter().find(|(k, _)| k == "__name__").map(|(_, v)| v.as_str()).unwrap_or("")
-    }
 }
 
 /// What the fake received.
@@ -138,7 +132,9 @@ impl FakeTransport {
     pub(crate) fn samples_by_series(&self) -> Vec<(Labels, Vec<(i64, f64)>)> {
         let mut out: Vec<(Labels, Vec<(i64, f64)>)> = Vec::new();
         for r in self.requests().into_iter().filter(|r| r.status.is_some_and(|s| s.is_success())) {
-            for s in r.series {
+            for mut s in r.series {
+                // merged whatever the order on the wire (sortedness is checked separately)
+                s.labels.sort();
                 match out.iter_mut().find(|(l, _)| *l == s.labels) {
                     Some((_, samples)) => samples.extend(s.samples),
                     None => out.push((s.labels, s.samples)),
@@ -316,5 +312,99 @@ impl Payload for TestPayload {
             Arc::new(TestPayload(self.0[..mid].to_vec())),
             Arc::new(TestPayload(self.0[mid..].to_vec())),
         ))
+    }
+}
+
+/// Runs a future to completion on the calling thread, like the SDK's controller does: no
+/// tokio runtime involved.
+pub(crate) fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    use std::sync::Arc as StdArc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: StdArc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(StdArc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+/// OTLP building blocks for tests.
+pub(crate) mod otlp {
+    use prw_proto::otlp::common::{AnyValue, KeyValue, any_value};
+    use prw_proto::otlp::metrics::{
+        AggregationTemporality, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+        metric, number_data_point,
+    };
+    use prw_proto::otlp::resource::Resource;
+
+    pub(crate) const T0: u64 = 1_700_000_000_000_000_000;
+
+    pub(crate) fn kv(k: &str, v: &str) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }),
+        }
+    }
+
+    pub(crate) fn point(attrs: &[(&str, &str)], value: f64, time: u64) -> NumberDataPoint {
+        NumberDataPoint {
+            attributes: attrs.iter().map(|(k, v)| kv(k, v)).collect(),
+            start_time_unix_nano: T0,
+            time_unix_nano: time,
+            value: Some(number_data_point::Value::AsDouble(value)),
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn counter(name: &str, points: Vec<NumberDataPoint>) -> Metric {
+        sum(name, points, AggregationTemporality::Cumulative)
+    }
+
+    pub(crate) fn sum(
+        name: &str,
+        points: Vec<NumberDataPoint>,
+        t: AggregationTemporality,
+    ) -> Metric {
+        Metric {
+            name: name.into(),
+            data: Some(metric::Data::Sum(Sum {
+                data_points: points,
+                aggregation_temporality: t as i32,
+                is_monotonic: true,
+            })),
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn gauge(name: &str, points: Vec<NumberDataPoint>) -> Metric {
+        Metric {
+            name: name.into(),
+            data: Some(metric::Data::Gauge(Gauge { data_points: points })),
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn resource(service: &str, metrics: Vec<Metric>) -> ResourceMetrics {
+        ResourceMetrics {
+            resource: Some(Resource {
+                attributes: vec![
+                    kv("service.name", service),
+                    kv("service.instance.id", "i-1"),
+                    kv("host.name", "h"),
+                ],
+                ..Default::default()
+            }),
+            scope_metrics: vec![ScopeMetrics { metrics, ..Default::default() }],
+            schema_url: String::new(),
+        }
     }
 }

@@ -25,11 +25,11 @@ fn config(transport: Arc<dyn Transport>, protocol: Protocol) -> EndpointConfig {
     }
 }
 
-fn start(cfg: EndpointConfig) -> Endpoint {
-    Endpoint::start(cfg, &Handle::current())
+fn start(cfg: EndpointConfig) -> Delivery {
+    Delivery::start(cfg, &Handle::current())
 }
 
-async fn settle(ep: &Endpoint) {
+async fn settle(ep: &Delivery) {
     tokio::time::timeout(Duration::from_secs(10), ep.flush()).await.expect("flush in time");
 }
 

@@ -1,0 +1,286 @@
+//! Cutting one collection into requests: at most `max_series` series (metadata entries count
+//! too) and under `max_bytes` uncompressed bytes each, never an empty one.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use prw_convert::{Metadata, Series, encode_rw1, encode_rw2};
+
+use crate::payload::{Counts, Payload};
+use crate::protocol::Wire;
+
+/// Request size limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchLimits {
+    pub(crate) max_series: usize,
+    pub(crate) max_bytes: usize,
+}
+
+/// One request's share of a collection: a range of its series and of its RW 1.0 metadata.
+/// The collection itself is shared by every batch and every endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct SeriesBatch {
+    series: Arc<[Series]>,
+    range: Range<usize>,
+    metadata: Arc<[Metadata]>,
+    metadata_range: Range<usize>,
+    counts: Counts,
+    size: usize,
+}
+
+/// What a metadata entry adds to an RW 1.0 request: a conservative estimate, since the
+/// encoding is private to the conversion crate (tags, lengths and the type varint).
+fn metadata_len(m: &Metadata) -> usize {
+    m.metric_family_name.len() + m.help.len() + m.unit.len() + 16
+}
+
+impl SeriesBatch {
+    fn new(
+        series: &Arc<[Series]>,
+        range: Range<usize>,
+        metadata: &Arc<[Metadata]>,
+        metadata_range: Range<usize>,
+    ) -> SeriesBatch {
+        let mut counts = Counts::default();
+        let mut size = 0;
+        for s in &series[range.clone()] {
+            counts.samples += s.sample_count() as u64;
+            counts.histograms += s.histogram_count() as u64;
+            counts.exemplars += s.exemplar_count() as u64;
+            size += s.encoded_len_rw1();
+        }
+        size += metadata[metadata_range.clone()].iter().map(metadata_len).sum::<usize>();
+        SeriesBatch {
+            series: series.clone(),
+            range,
+            metadata: metadata.clone(),
+            metadata_range,
+            counts,
+            size,
+        }
+    }
+
+    pub(crate) fn series(&self) -> &[Series] {
+        &self.series[self.range.clone()]
+    }
+}
+
+impl Payload for SeriesBatch {
+    fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn is_empty(&self, wire: Wire) -> bool {
+        match wire {
+            Wire::V1 => self.range.is_empty() && self.metadata_range.is_empty(),
+            // RW 2.0 carries metadata inside each series only
+            Wire::V2 => self.range.is_empty(),
+        }
+    }
+
+    fn encode(&self, wire: Wire, out: &mut Vec<u8>) {
+        match wire {
+            Wire::V1 => encode_rw1(self.series(), &self.metadata[self.metadata_range.clone()], out),
+            Wire::V2 => encode_rw2(self.series(), out),
+        }
+    }
+
+    fn split(&self) -> Option<(Arc<dyn Payload>, Arc<dyn Payload>)> {
+        let items = self.range.len() + self.metadata_range.len();
+        if items < 2 {
+            return None;
+        }
+        // metadata first, then series, halved by item count
+        let half = items / 2;
+        let meta_first = half.min(self.metadata_range.len());
+        let series_first = half - meta_first;
+        let m = self.metadata_range.start + meta_first;
+        let s = self.range.start + series_first;
+        let first = SeriesBatch::new(
+            &self.series,
+            self.range.start..s,
+            &self.metadata,
+            self.metadata_range.start..m,
+        );
+        let second = SeriesBatch::new(
+            &self.series,
+            s..self.range.end,
+            &self.metadata,
+            m..self.metadata_range.end,
+        );
+        Some((Arc::new(first), Arc::new(second)))
+    }
+}
+
+/// Cuts a collection into batches within `limits`. Metadata (RW 1.0) goes first. A single
+/// series over the byte limit gets a batch of its own (the endpoint may still take it).
+pub(crate) fn cut(
+    series: Vec<Series>,
+    metadata: Vec<Metadata>,
+    limits: BatchLimits,
+) -> Vec<SeriesBatch> {
+    let series: Arc<[Series]> = series.into();
+    let metadata: Arc<[Metadata]> = metadata.into();
+    let max_series = limits.max_series.max(1);
+    let mut batches = Vec::new();
+    let (mut m0, mut s0) = (0, 0);
+    let (mut count, mut bytes) = (0usize, 0usize);
+    let items = metadata.iter().map(metadata_len).chain(series.iter().map(Series::encoded_len_rw1));
+    for (i, len) in items.enumerate() {
+        if count > 0 && (count == max_series || bytes + len >= limits.max_bytes) {
+            let (m1, s1) = split_index(i, metadata.len());
+            batches.push(SeriesBatch::new(&series, s0..s1, &metadata, m0..m1));
+            (m0, s0) = (m1, s1);
+            (count, bytes) = (0, 0);
+        }
+        count += 1;
+        bytes += len;
+    }
+    if count > 0 {
+        batches.push(SeriesBatch::new(&series, s0..series.len(), &metadata, m0..metadata.len()));
+    }
+    batches
+}
+
+/// Item index → (metadata end, series start).
+fn split_index(i: usize, metadata: usize) -> (usize, usize) {
+    if i <= metadata { (i, 0) } else { (metadata, i - metadata) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prw_convert::{MetricKind, Sample};
+    use prw_proto::prost::Message;
+    use prw_proto::rw1::WriteRequest;
+
+    fn series(n: usize, label_len: usize) -> Vec<Series> {
+        (0..n)
+            .map(|i| {
+                let v = format!("{i:0label_len$}");
+                Series::new(
+                    &[("__name__", "m"), ("i", v.as_str())],
+                    Metadata {
+                        metric_family_name: "m".into(),
+                        kind: MetricKind::Gauge,
+                        ..Default::default()
+                    },
+                    vec![Sample { value: i as f64, timestamp_ms: 1_000, start_timestamp_ms: 0 }],
+                    vec![],
+                    vec![],
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn meta(n: usize) -> Vec<Metadata> {
+        (0..n)
+            .map(|i| Metadata {
+                metric_family_name: format!("m{i}"),
+                kind: MetricKind::Counter,
+                help: "help".into(),
+                unit: String::new(),
+            })
+            .collect()
+    }
+
+    fn decode(b: &SeriesBatch) -> WriteRequest {
+        let mut out = Vec::new();
+        b.encode(Wire::V1, &mut out);
+        WriteRequest::decode(out.as_slice()).unwrap()
+    }
+
+    #[test]
+    fn cuts_by_series_count() {
+        let batches =
+            cut(series(4_500, 1), vec![], BatchLimits { max_series: 2_000, max_bytes: 3 << 20 });
+        let sizes: Vec<usize> = batches.iter().map(|b| b.series().len()).collect();
+        assert_eq!(sizes, vec![2_000, 2_000, 500]);
+        assert_eq!(batches.iter().map(|b| b.counts().samples).sum::<u64>(), 4_500);
+    }
+
+    #[test]
+    fn cuts_by_bytes_and_stays_under_the_limit() {
+        let s = series(300, 200);
+        // series 0 is shorter (a 0.0 value is not encoded); the rest are all the same size
+        let one = s[1].encoded_len_rw1();
+        let limit = one * 10 + 1;
+        let batches = cut(s, vec![], BatchLimits { max_series: 2_000, max_bytes: limit });
+        assert_eq!(batches.len(), 30);
+        assert_eq!(batches[1].series().len(), 10);
+        for b in &batches {
+            let mut out = Vec::new();
+            b.encode(Wire::V1, &mut out);
+            assert!(out.len() < limit, "{} >= {limit}", out.len());
+            assert_eq!(out.len(), b.size(), "series sizes add up exactly");
+        }
+    }
+
+    #[test]
+    fn an_oversized_series_travels_alone() {
+        let s = series(3, 1_000);
+        let batches = cut(s, vec![], BatchLimits { max_series: 2_000, max_bytes: 100 });
+        assert_eq!(batches.len(), 3);
+    }
+
+    #[test]
+    fn nothing_in_nothing_out() {
+        assert!(cut(vec![], vec![], BatchLimits { max_series: 10, max_bytes: 1_000 }).is_empty());
+    }
+
+    #[test]
+    fn metadata_goes_first_and_counts_toward_the_limits() {
+        let batches = cut(series(5, 1), meta(3), BatchLimits { max_series: 4, max_bytes: 3 << 20 });
+        assert_eq!(batches.len(), 2);
+        let first = decode(&batches[0]);
+        assert_eq!(first.metadata.len(), 3);
+        assert_eq!(first.timeseries.len(), 1);
+        let second = decode(&batches[1]);
+        assert_eq!(second.metadata.len(), 0);
+        assert_eq!(second.timeseries.len(), 4);
+    }
+
+    #[test]
+    fn a_metadata_only_batch_is_empty_for_rw2_only() {
+        let batches = cut(series(1, 1), meta(4), BatchLimits { max_series: 4, max_bytes: 3 << 20 });
+        assert_eq!(batches.len(), 2);
+        assert!(!batches[0].is_empty(Wire::V1));
+        assert!(batches[0].is_empty(Wire::V2));
+        assert!(!batches[1].is_empty(Wire::V2));
+    }
+
+    #[test]
+    fn split_halves_keep_every_item_once_and_in_order() {
+        let batches =
+            cut(series(7, 1), meta(2), BatchLimits { max_series: 100, max_bytes: 3 << 20 });
+        assert_eq!(batches.len(), 1);
+        let mut stack: Vec<Arc<dyn Payload>> = vec![Arc::new(batches[0].clone())];
+        let mut leaves = Vec::new();
+        while let Some(p) = stack.pop() {
+            match p.split() {
+                Some((a, b)) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                None => leaves.push(p),
+            }
+        }
+        assert_eq!(leaves.len(), 9);
+        let mut names = Vec::new();
+        for l in &leaves {
+            let mut out = Vec::new();
+            l.encode(Wire::V1, &mut out);
+            let req = WriteRequest::decode(out.as_slice()).unwrap();
+            names.extend(req.metadata.iter().map(|m| m.metric_family_name.clone()));
+            names.extend(req.timeseries.iter().map(|t| t.labels[1].value.clone()));
+        }
+        assert_eq!(names, vec!["m0", "m1", "0", "1", "2", "3", "4", "5", "6"]);
+        let total: u64 = leaves.iter().map(|l| l.counts().samples).sum();
+        assert_eq!(total, 7);
+    }
+}
