@@ -257,6 +257,11 @@ pub enum BuildError {
         "both proxy and proxy_from_env are set: use the explicit proxy or the environment variables, not both"
     )]
     ProxyAndProxyFromEnv,
+    /// HTTP/2 over `http://` (prior knowledge) through a forwarding proxy, which speaks HTTP/1.1.
+    #[error(
+        "http2 over an http:// endpoint cannot go through a proxy (a forwarding proxy speaks HTTP/1.1): use an https:// endpoint, where HTTP/2 is negotiated inside the tunnel, or turn http2 off"
+    )]
+    Http2ThroughProxy,
 }
 
 /// Builds an [`HttpTransport`]. Setters take and return the builder; nothing is checked until
@@ -438,6 +443,10 @@ impl HttpTransportBuilder {
 
     /// Send through this HTTP proxy (`http://[user:password@]host:port`): `https://` endpoints
     /// through a CONNECT tunnel, `http://` endpoints by forwarding.
+    ///
+    /// A proxy that refuses a tunnel fails the request with [`Error::is_proxy`](crate::Error::is_proxy).
+    /// A forwarding proxy answers in the server's place, so for `http://` endpoints its refusal
+    /// (407, 403, 502) arrives as the response's status.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = Some(url.into());
         self
@@ -501,8 +510,20 @@ impl HttpTransportBuilder {
         let route = match proxy {
             None => Route::Direct,
             Some(proxy) if https => Route::Tunnel(Arc::new(proxy)),
+            Some(_) if self.http2 => return Err(BuildError::Http2ThroughProxy),
             Some(proxy) => Route::Forward(Arc::new(proxy)),
         };
+        match route.proxy() {
+            Some(proxy) => tracing::debug!(
+                ?proxy,
+                from_env = self.proxy_from_env,
+                "remote write goes through a proxy"
+            ),
+            None if self.proxy_from_env => {
+                tracing::debug!("no proxy in the environment for this endpoint")
+            }
+            None => {}
+        }
 
         HttpTransport::new(crate::transport::Parts {
             endpoint,

@@ -86,6 +86,14 @@
 //! # Runtime
 //!
 //! Sending needs a tokio runtime (multi-threaded or current-thread); building does not.
+//!
+//! # Feature flags
+//!
+//! None: one implementation, one crypto provider (ring), nothing chosen by feature priority.
+//!
+//! # MSRV
+//!
+//! The workspace's `rust-version` (1.85).
 #![warn(missing_docs)]
 
 mod auth;
@@ -137,7 +145,41 @@ pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<Response, Error>> +
 /// An implementation sends the request once: no retries (the exporter owns retries, backoff and
 /// ordering), no interpretation of the status (a 500 is an `Ok(Response)`). `Err` means no HTTP
 /// status was received.
+///
+/// A test double:
+///
+/// ```
+/// use prw_transport::{Request, Response, SendFuture, Transport};
+///
+/// #[derive(Debug)]
+/// struct AlwaysBusy;
+///
+/// impl Transport for AlwaysBusy {
+///     fn send(&self, _request: Request) -> SendFuture<'_> {
+///         Box::pin(async {
+///             let mut response = Response::new(http::StatusCode::SERVICE_UNAVAILABLE);
+///             response.retry_after = prw_transport::RetryAfter::parse("5");
+///             Ok(response)
+///         })
+///     }
+/// }
+///
+/// let shared: std::sync::Arc<dyn Transport> = std::sync::Arc::new(AlwaysBusy);
+/// # let _ = shared;
+/// ```
 pub trait Transport: std::fmt::Debug + Send + Sync + 'static {
     /// Send the request. Runs on a tokio runtime.
     fn send(&self, request: Request) -> SendFuture<'_>;
+}
+
+impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
+    fn send(&self, request: Request) -> SendFuture<'_> {
+        (**self).send(request)
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn send(&self, request: Request) -> SendFuture<'_> {
+        (**self).send(request)
+    }
 }

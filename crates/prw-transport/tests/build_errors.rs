@@ -306,6 +306,11 @@ fn every_mistake_is_its_own_error_with_a_fix() {
             |e| matches!(e, BuildError::ProxyAndProxyFromEnv),
             &["not both"],
         ),
+        (
+            http().proxy("http://proxy:3128").http2(true),
+            |e| matches!(e, BuildError::Http2ThroughProxy),
+            &["turn http2 off"],
+        ),
     ];
 
     let mut messages = std::collections::HashMap::new();
@@ -345,6 +350,7 @@ fn valid_configurations_build() {
         http().header("X-Api-Key", "k").tenant_id("t").basic_auth("u", "p").build(),
         http().proxy("http://proxy:3128").build(),
         https().proxy("http://u:p@proxy").build(),
+        https().proxy("http://proxy:3128").http2(true).build(),
         http().proxy_from_env(true).build(),
         http().http2(true).timeout(std::time::Duration::from_millis(1)).build(),
     ];
