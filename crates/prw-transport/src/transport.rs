@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderValue, Uri};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -183,7 +184,8 @@ impl HttpTransport {
         }
     }
 
-    async fn exchange(&self, request: Request, deadline: Instant) -> Result<Response, Error> {
+    /// Sends the request and waits for the response head.
+    async fn exchange(&self, request: Request) -> Result<http::Response<Incoming>, Error> {
         let inner = &self.inner;
         let uri = self.target(request.uri)?;
         let mut outgoing = http::Request::new(request.body);
@@ -206,39 +208,43 @@ impl HttpTransport {
             add_proxy_authorization(proxy, outgoing.headers_mut(), &inner.context)?;
         }
 
-        let answer = inner.client.request(outgoing.map(Full::new)).await.map_err(|error| {
+        inner.client.request(outgoing.map(Full::new)).await.map_err(|error| {
             let connecting = error.is_connect();
             Error::from_http(Box::new(error), connecting, &inner.context)
-        })?;
-        let (parts, mut body) = answer.into_parts();
+        })
+    }
+}
 
-        // The status is what counts: a body cut short by the deadline or a broken connection
-        // still leaves a valid answer (resending an accepted write would duplicate it).
-        let mut kept = BytesMut::new();
-        let mut seen = 0usize;
-        let reading = async {
-            while let Some(frame) = body.frame().await {
-                let Ok(data) = frame?.into_data() else { continue };
-                seen += data.len();
-                let room = MAX_BODY.saturating_sub(kept.len());
-                kept.extend_from_slice(&data[..data.len().min(room)]);
-                if seen > DRAIN_LIMIT {
-                    break;
-                }
-            }
-            Ok::<(), hyper::Error>(())
-        };
-        match tokio::time::timeout_at(deadline, reading).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                tracing::debug!(%error, status = %parts.status, "response body cut short")
-            }
-            Err(_) => {
-                tracing::debug!(status = %parts.status, "response body not complete by the deadline")
+/// Reads the first [`MAX_BODY`] bytes of the body, and drains a little more so that the
+/// connection can be reused. The status is what counts: a body cut short by the deadline or a
+/// broken connection still leaves a valid answer (resending an accepted write would duplicate
+/// it), so this never fails.
+async fn read_body(answer: http::Response<Incoming>, deadline: Instant) -> Response {
+    let (parts, mut body) = answer.into_parts();
+    let mut kept = BytesMut::new();
+    let mut seen = 0usize;
+    let reading = async {
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame?.into_data() else { continue };
+            seen += data.len();
+            let room = MAX_BODY.saturating_sub(kept.len());
+            kept.extend_from_slice(&data[..data.len().min(room)]);
+            if seen > DRAIN_LIMIT {
+                break;
             }
         }
-        Ok(Response::from_parts(parts.status, &parts.headers, kept.freeze()))
+        Ok::<(), hyper::Error>(())
+    };
+    match tokio::time::timeout_at(deadline, reading).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::debug!(%error, status = %parts.status, "response body cut short")
+        }
+        Err(_) => {
+            tracing::debug!(status = %parts.status, "response body not complete by the deadline")
+        }
     }
+    Response::from_parts(parts.status, &parts.headers, kept.freeze())
 }
 
 fn add_proxy_authorization(
@@ -261,11 +267,11 @@ impl Transport for HttpTransport {
         Box::pin(async move {
             let started = Instant::now();
             let deadline = started + self.inner.timeout;
-            let result =
-                match tokio::time::timeout_at(deadline, self.exchange(request, deadline)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(Error::timeout(self.inner.timeout, &self.inner.context.target)),
-                };
+            let result = match tokio::time::timeout_at(deadline, self.exchange(request)).await {
+                Ok(Ok(answer)) => Ok(read_body(answer, deadline).await),
+                Ok(Err(error)) => Err(error),
+                Err(_) => Err(Error::timeout(self.inner.timeout, &self.inner.context.target)),
+            };
             match &result {
                 Ok(response) => tracing::debug!(
                     status = %response.status,
