@@ -527,8 +527,10 @@ impl Scalar for Hex {
             Tok::Str(ref s) => match decode_hex(s) {
                 Some(bytes) => Ok(Some(bytes)),
                 None => {
-                    // A writer following plain proto3 JSON would send base64 here.
-                    let hint = if BASE64_STANDARD.decode(s.as_bytes()).is_ok() {
+                    // A writer following plain proto3 JSON would send base64 here: say so
+                    // when the text is base64 of the size of a span or trace id.
+                    let decoded = BASE64_STANDARD.decode(s.as_bytes()).map(|b| b.len());
+                    let hint = if matches!(decoded, Ok(8 | 16)) {
                         " (OTLP/JSON writes trace and span ids in hex, not base64)"
                     } else {
                         ""
