@@ -133,7 +133,7 @@ enum Outcome {
     /// RW 2.0 not understood (415, or a 2xx that does not say what it wrote).
     NotV2 { why: String },
     /// Will never succeed; `written` is what a partial RW 2.0 write stored anyway.
-    Rejected { status: StatusCode, message: String, written: Counts },
+    Rejected { what: String, message: String, written: Counts },
 }
 
 /// The delivery task of one endpoint.
@@ -255,6 +255,13 @@ impl Sender {
             self.stats.duration.record(sent_at.elapsed());
             let outcome = match result {
                 Ok(response) => classify(&response, wire, counts),
+                // A request the transport cannot send (its URI is not the transport's endpoint)
+                // fails the same way every time.
+                Err(e) if e.is_invalid_request() => Outcome::Rejected {
+                    what: "the transport".into(),
+                    message: e.to_string(),
+                    written: Counts::default(),
+                },
                 Err(e) => Outcome::Retry { why: e.to_string(), after: None },
             };
             tracing::debug!(target: "prw", endpoint = %self.stats.url, ?wire, attempt, ?outcome, "remote-write attempt");
@@ -265,7 +272,7 @@ impl Sender {
                     if !short.is_empty() {
                         self.stats.drop_counts(DropReason::NotWritten, short);
                         self.health.rejected(
-                            StatusCode::OK,
+                            "the endpoint (2xx)",
                             &format!(
                                 "the endpoint wrote only {} of {} samples, {} of {} histograms and {} of {} exemplars",
                                 written.samples,
@@ -307,7 +314,7 @@ impl Sender {
                         None => {
                             self.stats.drop_counts(DropReason::TooLarge, counts);
                             self.health.rejected(
-                                StatusCode::PAYLOAD_TOO_LARGE,
+                                "413 Payload Too Large",
                                 "a single series is larger than the endpoint accepts",
                                 counts,
                             );
@@ -329,21 +336,21 @@ impl Sender {
                     } else {
                         self.stats.drop_counts(DropReason::NotWritten, counts);
                         self.health.rejected(
-                            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                            "the endpoint (RW 2.0 not understood)",
                             &format!("{why}; fallback to Remote Write 1.0 is turned off"),
                             counts,
                         );
                         return None;
                     }
                 }
-                Outcome::Rejected { status, message, written } => {
+                Outcome::Rejected { what, message, written } => {
                     self.answered();
                     if !written.is_empty() {
                         self.stats.sent.add(written);
                     }
                     let lost = counts.saturating_sub(written);
                     self.stats.drop_counts(DropReason::Rejected, lost);
-                    self.health.rejected(status, &message, lost);
+                    self.health.rejected(&what, &message, lost);
                     return None;
                 }
             }
@@ -391,7 +398,7 @@ fn classify(response: &Response, wire: Wire, sent: Counts) -> Outcome {
             Outcome::Retry { why: describe(status, &message()), after: response.retry_after }
         }
         _ => Outcome::Rejected {
-            status,
+            what: status.to_string(),
             message: message(),
             written: if wire == Wire::V2 {
                 written_counts(response, sent, false)
@@ -518,7 +525,7 @@ impl Health {
         }
     }
 
-    fn rejected(&mut self, status: StatusCode, message: &str, lost: Counts) {
+    fn rejected(&mut self, what: &str, message: &str, lost: Counts) {
         let now = Instant::now();
         if self.last_rejection_log.is_some_and(|t| now - t < REJECTION_LOG_EVERY) {
             self.rejections_unlogged += 1;
@@ -534,7 +541,7 @@ impl Health {
         tracing::error!(
             target: "prw",
             endpoint = %self.url,
-            "remote write rejected with {status}, dropping {} samples, {} histograms and {} exemplars (never retried){earlier}: {message}",
+            "remote write rejected by {what}, dropping {} samples, {} histograms and {} exemplars (never retried){earlier}: {message}",
             lost.samples,
             lost.histograms,
             lost.exemplars

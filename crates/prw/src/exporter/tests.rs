@@ -359,3 +359,37 @@ fn every_series_arrives_with_sorted_unique_labels() {
         }
     }
 }
+
+#[test]
+fn connection_errors_through_the_real_transport_are_retried_not_dropped() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }; // closed again: connections are refused
+    let exporter = PrometheusRemoteWriteExporter::builder()
+        .endpoint(&format!("http://127.0.0.1:{port}/api/v1/write"))
+        .unwrap()
+        .timeout(Duration::from_secs(2))
+        .min_backoff(Duration::from_millis(1))
+        .max_backoff(Duration::from_millis(10))
+        .self_metrics(false)
+        .build()
+        .unwrap();
+    block_on(exporter.export(resource("svc", vec![gauge("g", vec![point(&[], 5.0, T0 + SEC)])])))
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while exporter.stats()[0].retried.samples < 6 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", exporter.stats());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stats = &exporter.stats()[0];
+    assert_eq!(stats.sent.samples, 0);
+    assert_eq!(stats.failed.samples, 0);
+    assert_eq!(stats.pending_points, 2);
+    assert!(block_on(exporter.shutdown(Duration::from_millis(100))).is_err());
+    assert_eq!(
+        exporter.stats()[0].dropped(crate::DropReason::Shutdown).samples,
+        4,
+        "the data and its stale markers"
+    );
+}
