@@ -45,8 +45,9 @@ impl JsonError {
         self.line
     }
 
-    /// The column (1-based, in characters) where the problem was found: the last character
-    /// of the offending value, or the character that cannot be there. 0 for an I/O error.
+    /// The column (1-based, in characters, not bytes) where the problem was found: the last
+    /// character of the offending value (its opening bracket if it is an object or array),
+    /// or, for a syntax error, the character that cannot be there. 0 for an I/O error.
     pub fn column(&self) -> usize {
         self.column
     }
