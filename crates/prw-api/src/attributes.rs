@@ -17,31 +17,102 @@ enum Repr {
     Shared(Arc<str>),
 }
 
-/// A string held as `&'static str`, owned, or shared (`Arc<str>`).
+/// A string held as `&'static str`, owned, or shared (`Arc<str>`), with its hash computed
+/// once when it is made (at compile time for `const` keys), so that an SDK can find an
+/// attribute set's series without hashing its text again on every measurement.
 #[derive(Clone)]
-pub struct StringValue(Repr);
+pub struct StringValue {
+    repr: Repr,
+    hash: u64,
+}
+
+const H1: u64 = 0x1319_8a2e_0370_7344;
+const H2: u64 = 0xa409_3822_299f_31d0;
+const HSEED: u64 = 0x082e_fa98_ec4e_6c89;
+
+const fn fold(a: u64, b: u64) -> u64 {
+    let full = (a as u128).wrapping_mul(b as u128);
+    (full as u64) ^ ((full >> 64) as u64)
+}
+
+const fn word8(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7]])
+}
+
+const fn word4(b: &[u8], at: usize) -> u64 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as u64
+}
+
+/// The folded-multiply hash of `s` (the construction of foldhash and wyhash): at most two
+/// overlapping word reads and one 128-bit multiply for strings up to 16 bytes.
+pub const fn hash_str(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let len = b.len();
+    let (lo, hi) = if len <= 16 {
+        if len >= 8 {
+            (word8(b, 0), word8(b, len - 8))
+        } else if len >= 4 {
+            (word4(b, 0), word4(b, len - 4))
+        } else if len > 0 {
+            ((b[0] as u64) | (b[len / 2] as u64) << 8 | (b[len - 1] as u64) << 16, 0)
+        } else {
+            (0, 0)
+        }
+    } else {
+        let mut acc = HSEED;
+        let mut at = 0;
+        while len - at > 16 {
+            acc = fold(word8(b, at) ^ H1 ^ acc, word8(b, at + 8) ^ H2);
+            at += 16;
+        }
+        (word8(b, len - 16) ^ acc, word8(b, len - 8))
+    };
+    fold(lo ^ H1 ^ HSEED, hi ^ H2 ^ len as u64)
+}
 
 impl StringValue {
-    /// A string value from a `&'static str`; builds at compile time.
+    /// A string value from a `&'static str`; usable in `const` items, where the hash is
+    /// computed at compile time.
     pub const fn from_static(s: &'static str) -> Self {
-        StringValue(Repr::Static(s))
+        StringValue { repr: Repr::Static(s), hash: hash_str(s) }
+    }
+
+    fn owned(s: String) -> Self {
+        let hash = hash_str(&s);
+        StringValue { repr: Repr::Owned(s.into_boxed_str()), hash }
+    }
+
+    fn shared(s: Arc<str>) -> Self {
+        let hash = hash_str(&s);
+        StringValue { repr: Repr::Shared(s), hash }
     }
 
     /// The text.
     #[inline]
     pub fn as_str(&self) -> &str {
-        match &self.0 {
+        match &self.repr {
             Repr::Static(s) => s,
             Repr::Owned(s) => s,
             Repr::Shared(s) => s,
         }
+    }
+
+    /// [`hash_str`] of the text, computed when the value was made.
+    #[inline]
+    pub fn hash_code(&self) -> u64 {
+        self.hash
     }
 }
 
 impl PartialEq for StringValue {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        if self.hash != other.hash {
+            return false;
+        }
+        let (a, b) = (self.as_str(), other.as_str());
+        // Attribute strings are often the same `'static` or shared text: skip the memcmp.
+        (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
     }
 }
 impl Eq for StringValue {}
@@ -78,17 +149,17 @@ impl AsRef<str> for StringValue {
 }
 impl From<&'static str> for StringValue {
     fn from(s: &'static str) -> Self {
-        StringValue(Repr::Static(s))
+        StringValue::from_static(s)
     }
 }
 impl From<String> for StringValue {
     fn from(s: String) -> Self {
-        StringValue(Repr::Owned(s.into_boxed_str()))
+        StringValue::owned(s)
     }
 }
 impl From<Arc<str>> for StringValue {
     fn from(s: Arc<str>) -> Self {
-        StringValue(Repr::Shared(s))
+        StringValue::shared(s)
     }
 }
 impl From<Cow<'static, str>> for StringValue {
@@ -119,6 +190,12 @@ impl Key {
     #[inline]
     pub fn as_str(&self) -> &str {
         self.0.as_str()
+    }
+
+    /// [`hash_str`] of the key, computed when the key was made.
+    #[inline]
+    pub fn hash_code(&self) -> u64 {
+        self.0.hash_code()
     }
 
     /// Pairs this key with a value.
@@ -418,6 +495,22 @@ mod tests {
         assert_ne!(Value::from("1"), Value::I64(1));
         assert_eq!(Value::F64(f64::NAN), Value::F64(f64::NAN));
         assert_ne!(Value::F64(0.0), Value::F64(-0.0));
+    }
+
+    #[test]
+    fn hash_codes_follow_text() {
+        let a = StringValue::from("route");
+        let b = StringValue::from(String::from("route"));
+        let c = StringValue::from(Arc::<str>::from("route"));
+        assert_eq!(a.hash_code(), b.hash_code());
+        assert_eq!(b.hash_code(), c.hash_code());
+        assert_eq!(a.hash_code(), hash_str("route"));
+        const K: Key = Key::from_static_str("a-much-longer-key-than-sixteen-bytes");
+        assert_eq!(K.hash_code(), hash_str("a-much-longer-key-than-sixteen-bytes"));
+        let mut seen = std::collections::HashSet::new();
+        for s in ["", "a", "b", "ab", "ba", "abc", "abcd", "abcde", "abcdefgh", "abcdefghi", "x".repeat(17).as_str(), "x".repeat(33).as_str()] {
+            assert!(seen.insert(hash_str(s)), "{s}");
+        }
     }
 
     #[test]

@@ -1,1 +1,321 @@
-fn main() {}
+//! prw-sdk side by side with opentelemetry_sdk 0.32 on identical work, in one process.
+//!
+//! Run: `cargo bench -p prw-sdk --bench vs_opentelemetry`
+//! Results and the machine they were measured on: benches/README.md, section "prw-sdk".
+//!
+//! Every group has a `prw` and an `otel` function doing the same thing:
+//! - `counter_add_3_attrs` / `histogram_record_3_attrs`: one measurement per iteration, the
+//!   attributes cycling through 1,000 pre-built sets of 3 (`method`, `route`, `status`).
+//! - `counter_add_no_attrs`: one add with an empty attribute slice.
+//! - `counter_add_bound`: prw's bound handle; opentelemetry_sdk 0.32 has bound instruments
+//!   only behind an experimental feature, so its side is the nearest stable equivalent: a
+//!   cached instrument adding with one pre-built 3-attribute slice.
+//! - `counter_add_3_attrs_threads/{1,2}`: N threads each adding over the 1,000 sets;
+//!   criterion's throughput is adds per second over all threads.
+//! - `collect/{10000,100000}`: one counter with that many series (cardinality limit raised
+//!   on both sides), collected by `force_flush` through a periodic reader into an exporter
+//!   that drops the data.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use opentelemetry::metrics::MeterProvider as _;
+use prw_api::MeterProvider as _;
+
+const METHODS: [&str; 10] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT", "PURGE"];
+const ROUTES: [&str; 10] =
+    ["/", "/login", "/logout", "/cart", "/checkout", "/items", "/items/:id", "/search", "/users", "/users/:id"];
+
+fn prw_sets() -> Vec<[prw_api::KeyValue; 3]> {
+    (0..1000)
+        .map(|i| {
+            [
+                prw_api::KeyValue::new("method", METHODS[i % 10]),
+                prw_api::KeyValue::new("route", ROUTES[(i / 10) % 10]),
+                prw_api::KeyValue::new("status", 200 + (i / 100) as i64),
+            ]
+        })
+        .collect()
+}
+
+fn otel_sets() -> Vec<[opentelemetry::KeyValue; 3]> {
+    (0..1000)
+        .map(|i| {
+            [
+                opentelemetry::KeyValue::new("method", METHODS[i % 10]),
+                opentelemetry::KeyValue::new("route", ROUTES[(i / 10) % 10]),
+                opentelemetry::KeyValue::new("status", 200 + (i / 100) as i64),
+            ]
+        })
+        .collect()
+}
+
+/// Visits the 1,000 sets in a scrambled but fixed order (stride coprime with 1,000), so
+/// consecutive measurements don't walk memory linearly.
+#[inline(always)]
+fn next(i: &mut usize) -> usize {
+    *i = (*i + 7919) % 1000;
+    *i
+}
+
+// ---- prw side ----
+
+#[derive(Debug)]
+struct PrwNull;
+impl prw_sdk::MetricExporter for PrwNull {
+    fn export(&self, metrics: prw_sdk::ResourceMetrics) -> prw_sdk::ExportFuture<'_> {
+        black_box(&metrics);
+        Box::pin(async { Ok(()) })
+    }
+    fn force_flush(&self) -> prw_sdk::ExportFuture<'_> {
+        Box::pin(async { Ok(()) })
+    }
+    fn shutdown(&self, _deadline: Duration) -> prw_sdk::ExportFuture<'_> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+fn prw_provider() -> prw_sdk::SdkMeterProvider {
+    prw_sdk::SdkMeterProvider::builder()
+        .with_resource(prw_sdk::Resource::builder_empty().with_service_name("bench").build())
+        .with_reader(prw_sdk::ManualReader::new())
+        .build()
+}
+
+fn prw_periodic(limit: usize) -> prw_sdk::SdkMeterProvider {
+    prw_sdk::SdkMeterProvider::builder()
+        .with_resource(prw_sdk::Resource::builder_empty().with_service_name("bench").build())
+        .with_cardinality_limit(limit)
+        .with_reader(
+            prw_sdk::PeriodicController::builder(PrwNull)
+                .with_interval(Duration::from_secs(3600))
+                .build(),
+        )
+        .build()
+}
+
+// ---- opentelemetry side ----
+
+#[derive(Debug)]
+struct OtelNull;
+impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for OtelNull {
+    async fn export(
+        &self,
+        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        black_box(metrics);
+        Ok(())
+    }
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        opentelemetry_sdk::metrics::Temporality::Cumulative
+    }
+}
+
+fn otel_provider(limit: usize) -> opentelemetry_sdk::metrics::SdkMeterProvider {
+    let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(OtelNull)
+        .with_interval(Duration::from_secs(3600))
+        .build();
+    opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(reader)
+        .with_view(move |_: &opentelemetry_sdk::metrics::Instrument| {
+            opentelemetry_sdk::metrics::Stream::builder().with_cardinality_limit(limit).build().ok()
+        })
+        .build()
+}
+
+/// CPU time used by all of this process's threads, from `/proc/self/task/*/schedstat`.
+///
+/// The benchmark machine is shared (2 cores, other jobs compiling), so wall time includes
+/// time the benchmark was not even running. CPU time counts only the work done, for both
+/// SDKs alike. The thread-scaling group still uses wall time: throughput is what it is about.
+struct ProcessCpuTime;
+
+fn process_cpu_nanos() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        .sum()
+}
+
+impl Measurement for ProcessCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        process_cpu_nanos()
+    }
+    fn end(&self, start: u64) -> u64 {
+        process_cpu_nanos().saturating_sub(start)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        // Values are nanoseconds, as wall time's are.
+        WallTime.formatter()
+    }
+}
+
+fn cpu_config() -> Criterion<ProcessCpuTime> {
+    Criterion::default()
+        .with_measurement(ProcessCpuTime)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+}
+
+fn wall_config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+}
+
+fn single_thread(c: &mut Criterion<ProcessCpuTime>) {
+    let prw = prw_provider();
+    let otel = otel_provider(2000);
+    let pm = prw.meter("bench");
+    let om = otel.meter("bench");
+    let ps = prw_sets();
+    let os = otel_sets();
+
+    let mut g = c.benchmark_group("counter_add_3_attrs");
+    let pc = pm.u64_counter("requests").build();
+    let oc = om.u64_counter("requests").build();
+    let mut i = 0;
+    g.bench_function("prw", |b| b.iter(|| pc.add(1, &ps[next(&mut i)])));
+    g.bench_function("otel", |b| b.iter(|| oc.add(1, &os[next(&mut i)])));
+    g.finish();
+
+    let mut g = c.benchmark_group("histogram_record_3_attrs");
+    let ph = pm.f64_histogram("duration").build();
+    let oh = om.f64_histogram("duration").build();
+    g.bench_function("prw", |b| {
+        b.iter(|| {
+            let k = next(&mut i);
+            ph.record(k as f64 * 1.7, &ps[k])
+        })
+    });
+    g.bench_function("otel", |b| {
+        b.iter(|| {
+            let k = next(&mut i);
+            oh.record(k as f64 * 1.7, &os[k])
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("counter_add_no_attrs");
+    let pc0 = pm.u64_counter("plain").build();
+    let oc0 = om.u64_counter("plain").build();
+    g.bench_function("prw", |b| b.iter(|| pc0.add(black_box(1), &[])));
+    g.bench_function("otel", |b| b.iter(|| oc0.add(black_box(1), &[])));
+    g.finish();
+
+    let mut g = c.benchmark_group("counter_add_bound");
+    let bound = pc.bind(&ps[3]);
+    let fixed = os[3].clone();
+    g.bench_function("prw", |b| b.iter(|| bound.add(black_box(1))));
+    g.bench_function("otel_cached_instrument_prebuilt_attrs", |b| b.iter(|| oc.add(black_box(1), &fixed)));
+    g.finish();
+}
+
+/// Runs `per_thread(iters)` on `threads` threads at once; returns the wall time.
+fn on_threads(threads: usize, iters: u64, per_thread: &(dyn Fn(u64, usize) + Sync)) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            s.spawn(move || per_thread(iters, t));
+        }
+    });
+    start.elapsed()
+}
+
+fn threads(c: &mut Criterion) {
+    let prw = prw_provider();
+    let otel = otel_provider(2000);
+    let pc = prw.meter("bench").u64_counter("requests").build();
+    let oc = otel.meter("bench").u64_counter("requests").build();
+    let ps = prw_sets();
+    let os = otel_sets();
+    let mut g = c.benchmark_group("counter_add_3_attrs_threads");
+    for n in [1usize, 2] {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("prw", n), &n, |b, &n| {
+            b.iter_custom(|iters| {
+                on_threads(n, iters, &|iters, t| {
+                    let mut i = t * 500;
+                    for _ in 0..iters {
+                        pc.add(1, &ps[next(&mut i)]);
+                    }
+                })
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("otel", n), &n, |b, &n| {
+            b.iter_custom(|iters| {
+                on_threads(n, iters, &|iters, t| {
+                    let mut i = t * 500;
+                    for _ in 0..iters {
+                        oc.add(1, &os[next(&mut i)]);
+                    }
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+fn collect(c: &mut Criterion<ProcessCpuTime>) {
+    let mut g = c.benchmark_group("collect");
+    g.sample_size(10).measurement_time(Duration::from_secs(4));
+    for n in [10_000usize, 100_000] {
+        let prw = prw_periodic(n + 10);
+        let otel = otel_provider(n + 10);
+        let pc = prw.meter("bench").u64_counter("series").build();
+        let oc = otel.meter("bench").u64_counter("series").build();
+        for k in 0..n as i64 {
+            let (a, b, d) = (k % 100, (k / 100) % 100, k / 10_000);
+            pc.add(1, &[
+                prw_api::KeyValue::new("a", a),
+                prw_api::KeyValue::new("b", b),
+                prw_api::KeyValue::new("c", d),
+            ]);
+            oc.add(1, &[
+                opentelemetry::KeyValue::new("a", a),
+                opentelemetry::KeyValue::new("b", b),
+                opentelemetry::KeyValue::new("c", d),
+            ]);
+        }
+        g.bench_with_input(BenchmarkId::new("prw", n), &n, |b, _| b.iter(|| prw.force_flush().unwrap()));
+        g.bench_with_input(BenchmarkId::new("otel", n), &n, |b, _| b.iter(|| otel.force_flush().unwrap()));
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = cpu;
+    config = cpu_config();
+    targets = single_thread, collect
+}
+criterion_group! {
+    name = wall;
+    config = wall_config();
+    targets = threads
+}
+criterion_main!(cpu, wall);

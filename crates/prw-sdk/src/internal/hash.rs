@@ -1,86 +1,83 @@
 //! Fast, order-independent hashing of attribute sets.
 //!
-//! Each [`KeyValue`] is hashed on its own with an Fx-style multiplicative hasher (a few cycles
-//! for a short key, against SipHash's dozens), finalised, and the per-pair hashes are summed.
-//! Addition commutes, so the hash of a set does not depend on the order the caller listed it
-//! in, and nothing needs sorting or allocating to find an existing series.
+//! Each [`KeyValue`] is hashed on its own with a folded multiply (the construction of
+//! foldhash and wyhash: one 64×64→128-bit multiply, a few cycles where SipHash takes dozens)
+//! over its key's and string value's hashes, which `prw-api` computes once when the string is
+//! made; the per-pair hashes are summed. Addition commutes, so the hash of a set does not depend on
+//! the order the caller listed it in, and nothing needs sorting or allocating to find an
+//! existing series.
 
-use std::hash::{Hash, Hasher};
+use prw_api::{Array, Key, KeyValue, Value};
 
-use prw_api::{Key, KeyValue};
+const K0: u64 = 0x243f_6a88_85a3_08d3;
+const K1: u64 = 0x1319_8a2e_0370_7344;
+const K2: u64 = 0xa409_3822_299f_31d0;
+const K3: u64 = 0x082e_fa98_ec4e_6c89;
 
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-/// An Fx-style hasher: rotate, xor, multiply, eight bytes at a time.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct FxHasher {
-    hash: u64,
+/// Multiplies to 128 bits and folds the halves together: one instruction pair that mixes
+/// every input bit into every output bit.
+#[inline(always)]
+fn fold(a: u64, b: u64) -> u64 {
+    let full = u128::from(a).wrapping_mul(u128::from(b));
+    (full as u64) ^ ((full >> 64) as u64)
 }
 
-impl FxHasher {
-    #[inline(always)]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
+#[inline(always)]
+fn word8(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(w)
 }
 
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, mut bytes: &[u8]) {
-        while bytes.len() >= 8 {
-            let (head, rest) = bytes.split_at(8);
-            let mut w = [0u8; 8];
-            w.copy_from_slice(head);
-            self.add(u64::from_le_bytes(w));
-            bytes = rest;
-        }
-        if bytes.len() >= 4 {
-            let (head, rest) = bytes.split_at(4);
-            let mut w = [0u8; 4];
-            w.copy_from_slice(head);
-            self.add(u64::from(u32::from_le_bytes(w)));
-            bytes = rest;
-        }
-        for &b in bytes {
-            self.add(u64::from(b));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    #[inline]
-    fn write_i64(&mut self, i: i64) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
+#[inline(always)]
+fn word4(b: &[u8]) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[..4]);
+    u64::from(u32::from_le_bytes(w))
+}
+
+#[inline]
+fn hash_value(v: &Value) -> u64 {
+    match v {
+        Value::String(s) => s.hash_code(),
+        Value::I64(i) => fold(*i as u64 ^ K1, K3),
+        Value::Bool(b) => fold(u64::from(*b) ^ K2, K0),
+        Value::F64(f) => fold(f.to_bits() ^ K3, K1),
+        Value::Array(a) => hash_array(a),
     }
 }
 
-/// A strong 64-bit finaliser (splitmix64), so that summing per-pair hashes spreads well.
+#[cold]
+fn hash_array(a: &Array) -> u64 {
+    let mut h = K3;
+    let mut add = |x: u64| h = fold(h ^ x, K1);
+    match a {
+        Array::Bool(v) => v.iter().for_each(|b| add(u64::from(*b))),
+        Array::I64(v) => v.iter().for_each(|i| add(*i as u64)),
+        Array::F64(v) => v.iter().for_each(|f| add(f.to_bits())),
+        Array::String(v) => v.iter().for_each(|s| add(s.hash_code())),
+    }
+    // Arrays of different types with the same elements must differ.
+    let tag = match a {
+        Array::Bool(_) => 1,
+        Array::I64(_) => 2,
+        Array::F64(_) => 3,
+        Array::String(_) => 4,
+    };
+    fold(h ^ tag, K2)
+}
+
+#[inline]
+pub(crate) fn hash_pair(kv: &KeyValue) -> u64 {
+    fold(kv.key.hash_code() ^ K0, hash_value(&kv.value) ^ K1)
+}
+
+/// A strong 64-bit finaliser (splitmix64).
 #[inline(always)]
 pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-#[inline]
-pub(crate) fn hash_pair(kv: &KeyValue) -> u64 {
-    let mut h = FxHasher::default();
-    h.write(kv.key.as_str().as_bytes());
-    kv.value.hash(&mut h);
-    mix(h.finish())
 }
 
 /// Which attribute keys a stream keeps (a view's allow-list); `None` keeps all.
@@ -114,10 +111,36 @@ impl KeyFilter {
     }
 }
 
-/// String equality with a pointer shortcut: attribute keys are usually the same `'static`.
+/// String equality, cheapest test first: length, then the pointer (attribute keys are
+/// usually the same `'static` text), then the bytes, without a `memcmp` call for short ones.
 #[inline(always)]
 pub(crate) fn same_str(a: &str, b: &str) -> bool {
-    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    if a.as_ptr() == b.as_ptr() {
+        return true;
+    }
+    if len >= 8 && len <= 16 {
+        word8(a) == word8(b) && word8(&a[len - 8..]) == word8(&b[len - 8..])
+    } else if len >= 4 && len < 8 {
+        word4(a) == word4(b) && word4(&a[len - 4..]) == word4(&b[len - 4..])
+    } else {
+        a == b
+    }
+}
+
+#[inline(always)]
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => {
+            x.hash_code() == y.hash_code() && same_str(x.as_str(), y.as_str())
+        }
+        (Value::I64(x), Value::I64(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 /// The order-independent hash of the kept attributes of `attrs`.
@@ -155,12 +178,13 @@ pub(crate) fn same_set(stored: &[KeyValue], input: &[KeyValue], filter: &KeyFilt
         }
         kept += 1;
         let found = if stored.len() <= 8 {
-            stored.iter().position(|s| same_str(s.key.as_str(), kv.key.as_str()))
+            let h = kv.key.hash_code();
+            stored.iter().position(|s| s.key.hash_code() == h && same_str(s.key.as_str(), kv.key.as_str()))
         } else {
             stored.binary_search_by(|s| s.key.as_str().cmp(kv.key.as_str())).ok()
         };
         match found {
-            Some(i) if stored[i].value == kv.value => {
+            Some(i) if same_value(&stored[i].value, &kv.value) => {
                 let bit = 1u64 << i;
                 if seen & bit != 0 {
                     return false;
@@ -244,5 +268,27 @@ mod tests {
             prop_assert_eq!(hash_set(&set, &f), hash_set(&shuffled, &f));
             prop_assert!(same_set(&normalize(&set, &f), &shuffled, &f));
         }
+    }
+}
+#[cfg(test)]
+mod distribution {
+    use super::*;
+    #[test]
+    fn distinct_hashes() {
+        let f = KeyFilter::default();
+        let mut hs = std::collections::HashSet::new();
+        let mut low = std::collections::HashSet::new();
+        for i in 0..1000i64 {
+            let set = [
+                KeyValue::new("method", ["GET", "POST", "PUT", "DELETE", "A", "B", "C", "D", "E", "F"][(i % 10) as usize]),
+                KeyValue::new("route", ["/", "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h", "/i"][((i / 10) % 10) as usize]),
+                KeyValue::new("status", 200 + i / 100),
+            ];
+            let h = hash_set(&set, &f);
+            hs.insert(h);
+            low.insert(h & 1023);
+        }
+        println!("distinct {} low {}", hs.len(), low.len());
+        assert_eq!(hs.len(), 1000);
     }
 }

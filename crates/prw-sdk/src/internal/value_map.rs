@@ -279,3 +279,46 @@ impl<C: Cell> ValueMap<C> {
 fn has_duplicate_keys(attrs: &[KeyValue]) -> bool {
     attrs.iter().enumerate().any(|(i, a)| attrs[..i].iter().any(|b| b.key == a.key))
 }
+
+#[cfg(test)]
+mod probe_tests {
+    use super::*;
+    impl<C> Table<C> {
+        fn probes(&self) -> (usize, usize) {
+            let mask = self.slots.len().wrapping_sub(1);
+            let mut total = 0;
+            let mut worst = 0;
+            for (pos, slot) in self.slots.iter().enumerate() {
+                if let Some((h, _)) = slot {
+                    let d = pos.wrapping_sub(*h as usize) & mask;
+                    total += d + 1;
+                    worst = worst.max(d + 1);
+                }
+            }
+            (total, worst)
+        }
+    }
+    impl Cell for () {
+        fn idle(&self) -> bool {
+            false
+        }
+    }
+    #[test]
+    fn probe_lengths_are_short() {
+        let m: ValueMap<()> = ValueMap::new(5000, KeyFilter::default(), "x".into(), Arc::default());
+        for i in 0..1000i64 {
+            let set = [KeyValue::new("a", i % 10), KeyValue::new("b", (i / 10) % 10), KeyValue::new("c", i / 100)];
+            m.with_series(&set, || (), |_| ());
+        }
+        let (mut total, mut worst) = (0, 0);
+        for s in m.shards.iter() {
+            let t = s.0.read().unwrap();
+            let (a, b) = t.probes();
+            total += a;
+            worst = worst.max(b);
+            println!("len {} cap {}", t.len, t.slots.len());
+        }
+        println!("avg {} worst {}", total as f64 / 1000.0, worst);
+        assert!(worst < 20);
+    }
+}
