@@ -9,7 +9,7 @@
 //! | `prometheus_remote_storage_{samples,histograms,exemplars}_total` | delivered |
 //! | `prometheus_remote_storage_{samples,histograms,exemplars}_failed_total` | lost to a failed request |
 //! | `prometheus_remote_storage_{samples,histograms,exemplars}_retried_total` | in a request that was retried |
-//! | `prometheus_remote_storage_{samples,histograms,exemplars}_dropped_total{reason}` | lost, by reason |
+//! | `prometheus_remote_storage_{samples,histograms,exemplars}_dropped_total{reason}` | lost, by reason (from the first loss on) |
 //! | `prometheus_remote_storage_bytes_total` | compressed bytes delivered |
 //! | `prometheus_remote_storage_sent_batch_duration_seconds` | request durations (histogram) |
 //! | `prometheus_remote_storage_samples_pending` | samples and histograms waiting or in flight |
@@ -118,22 +118,29 @@ pub(crate) fn render(
             &format!("{kind} in requests that were retried, once per retry"),
             per(&|s| s.retried.get()),
         ));
-        let dropped = endpoints
+        // Only the reasons that happened: six reasons times three kinds of zero series per
+        // endpoint would drown the useful ones.
+        let dropped: Vec<NumberDataPoint> = endpoints
             .iter()
             .flat_map(|s| {
-                DropReason::ALL.iter().map(move |r| {
-                    let mut a = url(s);
-                    a.push(attr("reason", r.as_str()));
-                    point(a, pick(s.dropped(*r), k), t)
+                DropReason::ALL.iter().filter_map(move |r| {
+                    let n = pick(s.dropped(*r), k);
+                    (n > 0).then(|| {
+                        let mut a = url(s);
+                        a.push(attr("reason", r.as_str()));
+                        point(a, n, t)
+                    })
                 })
             })
             .collect();
-        metrics.push(counter(
-            &format!("prometheus_remote_storage_{kind}_dropped"),
-            unit,
-            &format!("{kind} that never reached the endpoint, by reason"),
-            dropped,
-        ));
+        if !dropped.is_empty() {
+            metrics.push(counter(
+                &format!("prometheus_remote_storage_{kind}_dropped"),
+                unit,
+                &format!("{kind} that never reached the endpoint, by reason (once it happened)"),
+                dropped,
+            ));
+        }
     }
     metrics.push(counter(
         "prometheus_remote_storage_bytes",
@@ -269,9 +276,9 @@ mod tests {
             ),
             3.0
         );
-        assert_eq!(
-            find("prometheus_remote_storage_samples_dropped_total", &[url, ("reason", "rejected")]),
-            0.0
+        assert!(
+            !out.series.iter().any(|s| s.label("reason") == Some("rejected")),
+            "reasons that never happened are not exported"
         );
         assert_eq!(find("prometheus_remote_storage_samples_failed_total", &[url]), 0.0);
         assert_eq!(find("prometheus_remote_storage_bytes_total", &[url]), 0.0);
