@@ -28,9 +28,35 @@
 //! assert_eq!(WriteRequest::decode(bytes.as_slice()).unwrap(), request);
 //! ```
 //!
+//! With the `json` feature, OTLP/JSON files (such as the Collector's file exporter writes, one
+//! request per line) load as they are:
+//!
+//! ```
+//! # #[cfg(feature = "json")]
+//! # fn main() -> Result<(), prw_proto::otlp::json::JsonError> {
+//! use prw_proto::otlp::json;
+//!
+//! let file = concat!(
+//!     r#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"up","gauge":{"#,
+//!     r#""dataPoints":[{"timeUnixNano":"1700000000000000000","asInt":"1"}]}}]}]}]}"#,
+//!     "\n",
+//! );
+//! let requests = json::from_json_lines(file)?;
+//! assert_eq!(requests[0].resource_metrics[0].scope_metrics[0].metrics[0].name, "up");
+//!
+//! let error = json::from_json_lines(r#"{"resourceMetrics":[{"schemaUrl":7}]}"#).unwrap_err();
+//! assert_eq!(error.to_string(), "line 1, column 34: resourceMetrics[0].schemaUrl: expected a string, got 7");
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "json"))]
+//! # fn main() {}
+//! ```
+//!
 //! # Crate feature flags
 //!
-//! - `json`: [`otlp::json`], OTLP/JSON decoding of `ExportMetricsServiceRequest`.
+//! - `json`: `otlp::json`, OTLP/JSON decoding and encoding of `ExportMetricsServiceRequest`
+//!   (one request, JSON lines, or several documents), with errors that give the line, column
+//!   and field path.
 
 #![warn(missing_docs)]
 

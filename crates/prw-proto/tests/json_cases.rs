@@ -2,6 +2,8 @@
 //! names, nulls, unknown fields, and what must be refused.
 
 #![cfg(feature = "json")]
+// Helpers outside #[test] functions fail the test the same way.
+#![allow(clippy::unwrap_used)]
 
 use prw_proto::otlp::collector::ExportMetricsServiceRequest;
 use prw_proto::otlp::common::AnyValue;

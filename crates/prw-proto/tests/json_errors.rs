@@ -4,6 +4,8 @@
 //! Expected positions are found in the input text itself (`position_of`), not typed in.
 
 #![cfg(feature = "json")]
+// Helpers outside #[test] functions fail the test the same way.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -168,9 +170,9 @@ fn documents_errors_are_positioned_in_the_whole_text() {
     assert_eq!(error.path(), "resourceMetrics[0].schemaUrl");
 
     // On the first line of a document that starts mid-line, columns count from the line start.
-    let text = format!(r#"{{}} {{"resourceMetrics":7}}"#);
-    let error = json::from_json_documents(&text).unwrap_err();
-    assert_eq!(at(&error), position_of(&text, ":7", 0));
+    let text = r#"{} {"resourceMetrics":7}"#;
+    let error = json::from_json_documents(text).unwrap_err();
+    assert_eq!(at(&error), position_of(text, ":7", 0));
 
     let text = format!("{good}\n{{\"resourceMetrics\": [}}");
     let error = json::from_json_documents(&text).unwrap_err();

@@ -23,7 +23,7 @@ use prw_proto::otlp::metrics::{
 };
 use prw_proto::otlp::resource::Resource;
 
-pub fn double() -> impl Strategy<Value = f64> {
+pub(crate) fn double() -> impl Strategy<Value = f64> {
     prop_oneof![
         4 => any::<f64>().prop_map(|x| if x == 0.0 { 0.0 } else { x }),
         1 => Just(f64::NAN),
@@ -35,15 +35,15 @@ pub fn double() -> impl Strategy<Value = f64> {
     ]
 }
 
-pub fn uint64() -> impl Strategy<Value = u64> {
+pub(crate) fn uint64() -> impl Strategy<Value = u64> {
     prop_oneof![any::<u64>(), 0u64..1000, Just(u64::MAX), Just((1 << 53) + 1)]
 }
 
-pub fn int64() -> impl Strategy<Value = i64> {
+pub(crate) fn int64() -> impl Strategy<Value = i64> {
     prop_oneof![any::<i64>(), -1000i64..1000, Just(i64::MIN), Just(i64::MAX)]
 }
 
-pub fn text() -> impl Strategy<Value = String> {
+pub(crate) fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z._]{0,10}",
         ".{0,8}",
@@ -52,11 +52,11 @@ pub fn text() -> impl Strategy<Value = String> {
     ]
 }
 
-pub fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     vec(any::<u8>(), 0..=max)
 }
 
-pub fn any_value() -> impl Strategy<Value = AnyValue> {
+pub(crate) fn any_value() -> impl Strategy<Value = AnyValue> {
     let leaf = prop_oneof![
         Just(None),
         text().prop_map(|s| Some(Value::StringValue(s))),
@@ -80,11 +80,11 @@ pub fn any_value() -> impl Strategy<Value = AnyValue> {
     })
 }
 
-pub fn attributes() -> impl Strategy<Value = Vec<KeyValue>> {
+pub(crate) fn attributes() -> impl Strategy<Value = Vec<KeyValue>> {
     vec((text(), option::of(any_value())).prop_map(|(key, value)| KeyValue { key, value }), 0..3)
 }
 
-pub fn exemplar() -> impl Strategy<Value = Exemplar> {
+pub(crate) fn exemplar() -> impl Strategy<Value = Exemplar> {
     let value = option::of(prop_oneof![
         double().prop_map(exemplar::Value::AsDouble),
         int64().prop_map(exemplar::Value::AsInt),
@@ -104,7 +104,7 @@ fn exemplars() -> impl Strategy<Value = Vec<Exemplar>> {
     vec(exemplar(), 0..2)
 }
 
-pub fn number_point() -> impl Strategy<Value = NumberDataPoint> {
+pub(crate) fn number_point() -> impl Strategy<Value = NumberDataPoint> {
     let value = option::of(prop_oneof![
         double().prop_map(number_data_point::Value::AsDouble),
         int64().prop_map(number_data_point::Value::AsInt),
@@ -123,7 +123,7 @@ pub fn number_point() -> impl Strategy<Value = NumberDataPoint> {
     )
 }
 
-pub fn histogram_point() -> impl Strategy<Value = HistogramDataPoint> {
+pub(crate) fn histogram_point() -> impl Strategy<Value = HistogramDataPoint> {
     (
         (attributes(), uint64(), uint64(), uint64(), option::of(double())),
         (vec(uint64(), 0..4), vec(double(), 0..4), exemplars(), any::<u32>()),
@@ -155,7 +155,7 @@ fn buckets() -> impl Strategy<Value = Buckets> {
         .prop_map(|(offset, bucket_counts)| Buckets { offset, bucket_counts })
 }
 
-pub fn exponential_point() -> impl Strategy<Value = ExponentialHistogramDataPoint> {
+pub(crate) fn exponential_point() -> impl Strategy<Value = ExponentialHistogramDataPoint> {
     (
         (attributes(), uint64(), uint64(), uint64(), option::of(double()), any::<i32>()),
         (uint64(), option::of(buckets()), option::of(buckets()), any::<u32>(), exemplars()),
@@ -185,7 +185,7 @@ pub fn exponential_point() -> impl Strategy<Value = ExponentialHistogramDataPoin
         )
 }
 
-pub fn summary_point() -> impl Strategy<Value = SummaryDataPoint> {
+pub(crate) fn summary_point() -> impl Strategy<Value = SummaryDataPoint> {
     let quantiles = vec(
         (double(), double()).prop_map(|(quantile, value)| ValueAtQuantile { quantile, value }),
         0..3,
@@ -210,7 +210,7 @@ fn temporality() -> impl Strategy<Value = i32> {
     prop_oneof![0..3, any::<i32>()]
 }
 
-pub fn metric_data() -> impl Strategy<Value = Option<metric::Data>> {
+pub(crate) fn metric_data() -> impl Strategy<Value = Option<metric::Data>> {
     option::of(prop_oneof![
         vec(number_point(), 0..3)
             .prop_map(|data_points| metric::Data::Gauge(Gauge { data_points })),
@@ -240,7 +240,7 @@ pub fn metric_data() -> impl Strategy<Value = Option<metric::Data>> {
     ])
 }
 
-pub fn metric() -> impl Strategy<Value = Metric> {
+pub(crate) fn metric() -> impl Strategy<Value = Metric> {
     (text(), text(), text(), attributes(), metric_data()).prop_map(
         |(name, description, unit, metadata, data)| Metric {
             name,
@@ -252,7 +252,7 @@ pub fn metric() -> impl Strategy<Value = Metric> {
     )
 }
 
-pub fn scope() -> impl Strategy<Value = InstrumentationScope> {
+pub(crate) fn scope() -> impl Strategy<Value = InstrumentationScope> {
     (text(), text(), attributes(), any::<u32>()).prop_map(
         |(name, version, attributes, dropped_attributes_count)| InstrumentationScope {
             name,
@@ -263,7 +263,7 @@ pub fn scope() -> impl Strategy<Value = InstrumentationScope> {
     )
 }
 
-pub fn request() -> impl Strategy<Value = ExportMetricsServiceRequest> {
+pub(crate) fn request() -> impl Strategy<Value = ExportMetricsServiceRequest> {
     let scope_metrics = (option::of(scope()), vec(metric(), 0..4), text())
         .prop_map(|(scope, metrics, schema_url)| ScopeMetrics { scope, metrics, schema_url });
     let resource =
@@ -286,6 +286,6 @@ pub fn request() -> impl Strategy<Value = ExportMetricsServiceRequest> {
 /// and neither JSON nor any comparison can tell NaN payloads apart anyway): `Debug` prints
 /// all NaNs as `NaN`, every other double as its shortest exact digits, and `-0.0` with its
 /// sign.
-pub fn same<T: std::fmt::Debug>(a: &T, b: &T) -> bool {
+pub(crate) fn same<T: std::fmt::Debug>(a: &T, b: &T) -> bool {
     format!("{a:?}") == format!("{b:?}")
 }
