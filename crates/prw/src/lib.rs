@@ -85,6 +85,7 @@ mod stats;
 #[cfg(test)]
 mod testing;
 
+pub mod persistent_queue;
 pub mod receiver;
 
 pub use endpoint::Endpoint;
