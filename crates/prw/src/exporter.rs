@@ -11,7 +11,7 @@ use prw_convert::{
     ConvertOptions, Converter, ExpHistogramMode, PromoteResourceAttributes, Sample, Series,
     TranslationStrategy,
 };
-use prw_proto::otlp::metrics::{ResourceMetrics, metric};
+use prw_proto::otlp::metrics::ResourceMetrics;
 use prw_sdk::export::{ExportError, ExportFuture, MetricExporter, Temporality};
 use prw_transport::{Authenticate, Secret, TlsVersion, Transport};
 use tokio::runtime::Handle;
@@ -21,6 +21,7 @@ use crate::delivery::{Delivery, EndpointConfig, RetryPolicy};
 use crate::endpoint::Endpoint;
 use crate::error::BuildError;
 use crate::payload::{Counts, Payload};
+use crate::points;
 use crate::protocol::Protocol;
 use crate::queue::QueueLimits;
 use crate::runtime::Runtime;
@@ -449,6 +450,7 @@ impl PrometheusRemoteWriteExporterBuilder {
                 flush_timeout: self.flush_timeout,
                 started_ns: now_ns(),
                 last: Mutex::new(None),
+                clock: Mutex::new(points::Clock::default()),
                 conversion: Mutex::new(ConversionDrops::default()),
                 shut_down: AtomicBool::new(false),
                 runtime,
@@ -481,6 +483,7 @@ struct Inner {
     started_ns: u64,
     /// The latest collection, for the stale markers at shutdown.
     last: Mutex<Option<ResourceMetrics>>,
+    clock: Mutex<points::Clock>,
     conversion: Mutex<ConversionDrops>,
     shut_down: AtomicBool,
     runtime: Runtime,
@@ -527,12 +530,15 @@ impl Inner {
         if self.shut_down.load(Ordering::Acquire) {
             return Err(ExportError::AlreadyShutdown);
         }
+        let newest = lock(&self.clock).advance(&mut metrics);
         if self.self_metrics {
             let cells: Vec<_> = self.endpoints.iter().map(|e| e.cells().as_ref()).collect();
             let drops: Vec<(String, u64)> =
                 lock(&self.conversion).by_reason.iter().map(|(r, n)| (r.clone(), *n)).collect();
-            let times =
-                self_metrics::Times { start: self.started_ns, now: collection_time(&metrics) };
+            let times = self_metrics::Times {
+                start: self.started_ns,
+                now: if newest > 0 { newest } else { now_ns() },
+            };
             metrics.scope_metrics.push(self_metrics::render(&cells, &drops, times));
         }
         self.send(&metrics, false);
@@ -602,7 +608,7 @@ impl Inner {
     async fn shutdown(&self, deadline: Duration) -> Result<(), ExportError> {
         let until = tokio::time::Instant::now() + deadline;
         if let Some(last) = lock(&self.last).take() {
-            self.send(&stale(last), true);
+            self.send(&points::stale(last, now_ns()), true);
         }
         let tasks: Vec<_> = self
             .endpoints
@@ -620,79 +626,6 @@ impl Inner {
         }
         if lost.is_empty() { Ok(()) } else { Err(ExportError::Timeout(deadline)) }
     }
-}
-
-/// The collection's time: the newest point time in it (so the self-metrics line up with the
-/// application's), or now.
-fn collection_time(metrics: &ResourceMetrics) -> u64 {
-    let mut newest = 0;
-    for sm in &metrics.scope_metrics {
-        for m in &sm.metrics {
-            if let Some(t) = point_times(m).max() {
-                newest = newest.max(t);
-            }
-        }
-    }
-    if newest == 0 { now_ns() } else { newest }
-}
-
-fn point_times(m: &prw_proto::otlp::metrics::Metric) -> Box<dyn Iterator<Item = u64> + '_> {
-    match &m.data {
-        Some(metric::Data::Gauge(g)) => Box::new(g.data_points.iter().map(|p| p.time_unix_nano)),
-        Some(metric::Data::Sum(s)) => Box::new(s.data_points.iter().map(|p| p.time_unix_nano)),
-        Some(metric::Data::Histogram(h)) => {
-            Box::new(h.data_points.iter().map(|p| p.time_unix_nano))
-        }
-        Some(metric::Data::ExponentialHistogram(h)) => {
-            Box::new(h.data_points.iter().map(|p| p.time_unix_nano))
-        }
-        Some(metric::Data::Summary(s)) => Box::new(s.data_points.iter().map(|p| p.time_unix_nano)),
-        None => Box::new(std::iter::empty()),
-    }
-}
-
-/// The collection with every point marked "no recorded value" (the conversion turns those into
-/// stale markers), at a time after both now and the point itself, so a marker never shares a
-/// timestamp with the last real sample.
-pub(crate) fn stale(mut metrics: ResourceMetrics) -> ResourceMetrics {
-    const NO_RECORDED_VALUE: u32 = 1;
-    const MS: u64 = 1_000_000;
-    let now = now_ns();
-    let at = |t: u64| now.max(t.saturating_add(MS));
-    for sm in &mut metrics.scope_metrics {
-        for m in &mut sm.metrics {
-            match &mut m.data {
-                Some(metric::Data::Gauge(g)) => g.data_points.iter_mut().for_each(|p| {
-                    p.flags |= NO_RECORDED_VALUE;
-                    p.time_unix_nano = at(p.time_unix_nano);
-                    p.exemplars.clear();
-                }),
-                Some(metric::Data::Sum(s)) => s.data_points.iter_mut().for_each(|p| {
-                    p.flags |= NO_RECORDED_VALUE;
-                    p.time_unix_nano = at(p.time_unix_nano);
-                    p.exemplars.clear();
-                }),
-                Some(metric::Data::Histogram(h)) => h.data_points.iter_mut().for_each(|p| {
-                    p.flags |= NO_RECORDED_VALUE;
-                    p.time_unix_nano = at(p.time_unix_nano);
-                    p.exemplars.clear();
-                }),
-                Some(metric::Data::ExponentialHistogram(h)) => {
-                    h.data_points.iter_mut().for_each(|p| {
-                        p.flags |= NO_RECORDED_VALUE;
-                        p.time_unix_nano = at(p.time_unix_nano);
-                        p.exemplars.clear();
-                    })
-                }
-                Some(metric::Data::Summary(s)) => s.data_points.iter_mut().for_each(|p| {
-                    p.flags |= NO_RECORDED_VALUE;
-                    p.time_unix_nano = at(p.time_unix_nano);
-                }),
-                None => {}
-            }
-        }
-    }
-    metrics
 }
 
 /// Series derived from the resource rather than from points (`target_info`) are not marked by

@@ -77,6 +77,7 @@ mod error;
 mod exporter;
 mod payload;
 mod pipeline;
+mod points;
 mod protocol;
 mod queue;
 mod runtime;
