@@ -202,6 +202,8 @@ fn single_thread(c: &mut Criterion<ProcessCpuTime>) {
     let mut i = 0;
     g.bench_function("prw", |b| b.iter(|| pc.add(1, &ps[next(&mut i)])));
     g.bench_function("otel", |b| b.iter(|| oc.add(1, &os[next(&mut i)])));
+    g.bench_function("prw_one_set", |b| b.iter(|| pc.add(1, &ps[black_box(5)])));
+    g.bench_function("otel_one_set", |b| b.iter(|| oc.add(1, &os[black_box(5)])));
     g.finish();
 
     let mut g = c.benchmark_group("histogram_record_3_attrs");

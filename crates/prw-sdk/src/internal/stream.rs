@@ -77,7 +77,13 @@ impl<A: Aggregator> SyncStream<A> {
     ) -> Self {
         SyncStream {
             agg: Arc::new(agg),
-            map: ValueMap::new(limit, filter, desc.name.clone(), stats.clone()),
+            map: ValueMap::new(
+                limit,
+                filter,
+                desc.name.clone(),
+                stats.clone(),
+                temporality == Temporality::Delta,
+            ),
             desc,
             temporality,
             last_collect: AtomicU64::new(now_unix_nanos()),

@@ -1,18 +1,24 @@
 //! Per-stream storage of series: attribute set → aggregator cell.
 //!
-//! The map is split into cache-line-padded shards, each an open-addressing table behind its
-//! own `RwLock`. Recording into an existing series hashes the attributes (order-independent),
-//! takes the read lock of one shard, compares, and updates the cell with atomics or the
-//! cell's own small lock: no allocation, and no lock shared with writers of series in other
-//! shards. Only creating a series takes a write lock.
+//! Finding an existing series hashes the attributes (order-independent, no allocation),
+//! probes one shard's open-addressing table and compares the set; the cell is then updated
+//! with atomics or the cell's own small lock. Two indexes implement the table:
 //!
-//! Writers hold the shard's read lock while they update a cell, and the collector evicts
-//! idle delta series under the write lock, so an update never lands in an evicted series.
-//! Bound handles keep their series alive (an `Arc`), and series with a live handle are never
-//! evicted.
+//! - [`Index::Free`], for cumulative streams, whose series are never removed: readers take
+//!   no lock at all. Slots are written once (`OnceLock`) and published with a release store
+//!   of their hash; a full table is copied into a twice larger one that replaces it, and
+//!   the old one stays readable, so a reader never sees a slot change under it. Creating a
+//!   series takes the shard's insert mutex, which readers never touch.
+//! - [`Index::Locked`], for delta streams, which evict series idle for a whole interval:
+//!   each shard is a table behind an `RwLock`. Writers hold the read lock while updating a
+//!   cell, and the collector evicts under the write lock, so no update lands in an evicted
+//!   series.
+//!
+//! Bound handles keep their series alive (an `Arc`); series with a live handle are never
+//! evicted. Shards are cache-line padded so writers in different shards never share a line.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use prw_api::KeyValue;
 use prw_api::diagnostics::{self, Severity};
@@ -26,6 +32,13 @@ pub(crate) const OVERFLOW_KEY: &str = "otel.metric.overflow";
 
 const SHARD_BITS: u32 = 5;
 const SHARDS: usize = 1 << SHARD_BITS;
+/// The lock-free index needs fewer shards: they only spread inserts and table growth.
+const FREE_SHARD_BITS: u32 = 3;
+const FREE_SHARDS: usize = 1 << FREE_SHARD_BITS;
+/// Table generations per lock-free shard: 32 slots doubling 24 times is far past any
+/// cardinality limit.
+const GENERATIONS: usize = 24;
+const FIRST_CAPACITY: usize = 32;
 
 /// One series: its normalised attribute set, its aggregator cell, when it was created.
 #[derive(Debug)]
@@ -120,6 +133,128 @@ impl<C> Table<C> {
     }
 }
 
+struct FreeSlot<C> {
+    /// 0 while empty; set (release) after `series`.
+    hash: AtomicU64,
+    series: OnceLock<Arc<Series<C>>>,
+}
+
+impl<C> FreeSlot<C> {
+    fn empty() -> Self {
+        FreeSlot { hash: AtomicU64::new(0), series: OnceLock::new() }
+    }
+}
+
+/// A shard of the lock-free index: a list of ever larger tables, the newest current.
+struct FreeShard<C> {
+    generations: [OnceLock<Box<[FreeSlot<C>]>>; GENERATIONS],
+    current: AtomicUsize,
+    /// Serialises inserts; holds the number of series in the shard.
+    insert: Mutex<usize>,
+}
+
+impl<C> std::fmt::Debug for FreeShard<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FreeShard").finish_non_exhaustive()
+    }
+}
+
+/// 0 marks an empty slot, so no real hash may be 0.
+#[inline(always)]
+fn nonzero(hash: u64) -> u64 {
+    hash | u64::from(hash == 0)
+}
+
+impl<C> FreeShard<C> {
+    fn new() -> Self {
+        FreeShard {
+            generations: std::array::from_fn(|_| OnceLock::new()),
+            current: AtomicUsize::new(0),
+            insert: Mutex::new(0),
+        }
+    }
+
+    #[inline]
+    fn table(&self) -> Option<&[FreeSlot<C>]> {
+        self.generations[self.current.load(Ordering::Acquire)].get().map(|t| &**t)
+    }
+
+    #[inline]
+    fn find(&self, hash: u64, mut same: impl FnMut(&Series<C>) -> bool) -> Option<&Arc<Series<C>>> {
+        let hash = nonzero(hash);
+        let slots = self.table()?;
+        let mask = slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let slot = &slots[i];
+            match slot.hash.load(Ordering::Acquire) {
+                0 => return None,
+                h if h == hash => {
+                    if let Some(s) = slot.series.get() {
+                        if same(s) {
+                            return Some(s);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn place(slots: &[FreeSlot<C>], hash: u64, series: Arc<Series<C>>) {
+        let mask = slots.len() - 1;
+        let mut i = hash as usize & mask;
+        while slots[i].hash.load(Ordering::Relaxed) != 0 {
+            i = (i + 1) & mask;
+        }
+        // Under the insert lock: nobody else fills this slot.
+        let _ = slots[i].series.set(series);
+        slots[i].hash.store(hash, Ordering::Release);
+    }
+
+    /// Adds a series; the caller holds `insert` (passed as `count`). False if the shard
+    /// cannot grow any more.
+    fn insert(&self, count: &mut usize, hash: u64, series: Arc<Series<C>>) -> bool {
+        let hash = nonzero(hash);
+        let g = self.current.load(Ordering::Relaxed);
+        let slots = self.generations[g]
+            .get_or_init(|| (0..FIRST_CAPACITY).map(|_| FreeSlot::empty()).collect());
+        let slots = if (*count + 1) * 4 > slots.len() * 3 {
+            if g + 1 >= GENERATIONS {
+                return false;
+            }
+            let bigger: Box<[FreeSlot<C>]> = (0..slots.len() * 2).map(|_| FreeSlot::empty()).collect();
+            for slot in slots.iter() {
+                let h = slot.hash.load(Ordering::Relaxed);
+                if let (true, Some(s)) = (h != 0, slot.series.get()) {
+                    Self::place(&bigger, h, s.clone());
+                }
+            }
+            let _ = self.generations[g + 1].set(bigger);
+            // Readers still probing the old table may miss series added from now on; they
+            // then take the insert path, which finds them here.
+            self.current.store(g + 1, Ordering::Release);
+            match self.generations[g + 1].get() {
+                Some(t) => &**t,
+                None => return false,
+            }
+        } else {
+            slots
+        };
+        Self::place(slots, hash, series);
+        *count += 1;
+        true
+    }
+}
+
+/// How a stream indexes its series.
+#[derive(Debug)]
+enum Index<C> {
+    Free(Box<[Padded<FreeShard<C>>]>),
+    Locked(Box<[Padded<RwLock<Table<C>>>]>),
+}
+
 /// What a series store needs from an aggregator's cell.
 pub(crate) trait Cell: Send + Sync + 'static {
     /// Whether nothing was recorded since the last reset (an idle delta series).
@@ -129,7 +264,7 @@ pub(crate) trait Cell: Send + Sync + 'static {
 /// The series of one stream.
 #[derive(Debug)]
 pub(crate) struct ValueMap<C> {
-    shards: Box<[Padded<RwLock<Table<C>>>]>,
+    index: Index<C>,
     empty: OnceLock<Arc<Series<C>>>,
     overflow: OnceLock<Arc<Series<C>>>,
     len: Padded<AtomicUsize>,
@@ -141,9 +276,21 @@ pub(crate) struct ValueMap<C> {
 
 impl<C: Cell> ValueMap<C> {
     /// `limit` is the cardinality limit, counting the overflow series (at least 2).
-    pub(crate) fn new(limit: usize, filter: KeyFilter, name: Arc<str>, stats: Arc<Stats>) -> Self {
+    /// `evicting` streams (delta) can drop idle series; others never drop any.
+    pub(crate) fn new(
+        limit: usize,
+        filter: KeyFilter,
+        name: Arc<str>,
+        stats: Arc<Stats>,
+        evicting: bool,
+    ) -> Self {
+        let index = if evicting {
+            Index::Locked((0..SHARDS).map(|_| Padded::default()).collect())
+        } else {
+            Index::Free((0..FREE_SHARDS).map(|_| Padded(FreeShard::new())).collect())
+        };
         ValueMap {
-            shards: (0..SHARDS).map(|_| Padded::default()).collect(),
+            index,
             empty: OnceLock::new(),
             overflow: OnceLock::new(),
             len: Padded(AtomicUsize::new(0)),
@@ -152,11 +299,6 @@ impl<C: Cell> ValueMap<C> {
             filter,
             name,
         }
-    }
-
-    #[inline]
-    fn shard(&self, hash: u64) -> &RwLock<Table<C>> {
-        &self.shards[(hash >> (64 - SHARD_BITS)) as usize].0
     }
 
     fn empty_series(&self, new_cell: &impl Fn() -> C) -> &Arc<Series<C>> {
@@ -194,11 +336,19 @@ impl<C: Cell> ValueMap<C> {
             return update(self.empty_series(&new_cell));
         }
         let hash = hash_set(attrs, &self.filter);
-        let shard = self.shard(hash);
-        {
-            let table = shard.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(s) = table.find(hash, |s| same_set(&s.attrs, attrs, &self.filter)) {
-                return update(s);
+        match &self.index {
+            Index::Free(shards) => {
+                let shard = &shards[(hash >> (64 - FREE_SHARD_BITS)) as usize].0;
+                if let Some(s) = shard.find(hash, |s| same_set(&s.attrs, attrs, &self.filter)) {
+                    return update(s);
+                }
+            }
+            Index::Locked(shards) => {
+                let shard = &shards[(hash >> (64 - SHARD_BITS)) as usize].0;
+                let table = shard.read().unwrap_or_else(PoisonError::into_inner);
+                if let Some(s) = table.find(hash, |s| same_set(&s.attrs, attrs, &self.filter)) {
+                    return update(s);
+                }
             }
         }
         if self.len.0.load(Ordering::Relaxed) + 1 >= self.limit && !has_duplicate_keys(attrs) {
@@ -224,21 +374,52 @@ impl<C: Cell> ValueMap<C> {
         if norm.is_empty() {
             return self.empty_series(new_cell).clone();
         }
-        let all = KeyFilter::default();
-        let hash = hash_set(&norm, &all);
-        let mut table = self.shard(hash).write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = table.find(hash, |s| *s.attrs == *norm) {
-            return s.clone();
+        let hash = hash_set(&norm, &KeyFilter::default());
+        match &self.index {
+            Index::Free(shards) => {
+                let shard = &shards[(hash >> (64 - FREE_SHARD_BITS)) as usize].0;
+                let mut count = shard.insert.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(s) = shard.find(hash, |s| *s.attrs == *norm) {
+                    return s.clone();
+                }
+                if !self.reserve() {
+                    drop(count);
+                    return self.overflow_series(new_cell).clone();
+                }
+                let series = Arc::new(Series::new(norm.into_boxed_slice(), new_cell()));
+                if shard.insert(&mut count, hash, series.clone()) {
+                    series
+                } else {
+                    self.len.0.fetch_sub(1, Ordering::Relaxed);
+                    drop(count);
+                    self.overflow_series(new_cell).clone()
+                }
+            }
+            Index::Locked(shards) => {
+                let shard = &shards[(hash >> (64 - SHARD_BITS)) as usize].0;
+                let mut table = shard.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(s) = table.find(hash, |s| *s.attrs == *norm) {
+                    return s.clone();
+                }
+                if !self.reserve() {
+                    drop(table);
+                    return self.overflow_series(new_cell).clone();
+                }
+                let series = Arc::new(Series::new(norm.into_boxed_slice(), new_cell()));
+                table.insert(hash, series.clone());
+                series
+            }
         }
-        // At most limit-1 sets of their own; the overflow series is the last one.
+    }
+
+    /// Takes one place under the cardinality limit: at most limit-1 sets of their own, the
+    /// overflow series is the last one.
+    fn reserve(&self) -> bool {
         if self.len.0.fetch_add(1, Ordering::Relaxed) + 1 >= self.limit {
             self.len.0.fetch_sub(1, Ordering::Relaxed);
-            drop(table);
-            return self.overflow_series(new_cell).clone();
+            return false;
         }
-        let series = Arc::new(Series::new(norm.into_boxed_slice(), new_cell()));
-        table.insert(hash, series.clone());
-        series
+        true
     }
 
     /// Visits every series; `visit` says whether the series had anything to report. With
@@ -251,8 +432,23 @@ impl<C: Cell> ValueMap<C> {
         if let Some(s) = self.overflow.get() {
             visit(s);
         }
+        let shards = match &self.index {
+            Index::Free(shards) => {
+                for shard in shards.iter() {
+                    for slot in shard.0.table().unwrap_or(&[]) {
+                        if slot.hash.load(Ordering::Acquire) != 0 {
+                            if let Some(s) = slot.series.get() {
+                                visit(s);
+                            }
+                        }
+                    }
+                }
+                return;
+            }
+            Index::Locked(shards) => shards,
+        };
         let mut batch: Vec<Arc<Series<C>>> = Vec::new();
-        for shard in self.shards.iter() {
+        for shard in shards.iter() {
             batch.clear();
             {
                 let table = shard.0.read().unwrap_or_else(PoisonError::into_inner);
@@ -281,44 +477,83 @@ fn has_duplicate_keys(attrs: &[KeyValue]) -> bool {
 }
 
 #[cfg(test)]
-mod probe_tests {
+mod tests {
     use super::*;
-    impl<C> Table<C> {
-        fn probes(&self) -> (usize, usize) {
-            let mask = self.slots.len().wrapping_sub(1);
-            let mut total = 0;
-            let mut worst = 0;
-            for (pos, slot) in self.slots.iter().enumerate() {
-                if let Some((h, _)) = slot {
-                    let d = pos.wrapping_sub(*h as usize) & mask;
-                    total += d + 1;
-                    worst = worst.max(d + 1);
+
+    impl Cell for std::sync::atomic::AtomicU64 {
+        fn idle(&self) -> bool {
+            self.load(Ordering::Relaxed) == 0
+        }
+    }
+
+    fn set(i: i64) -> [KeyValue; 3] {
+        [KeyValue::new("a", i % 10), KeyValue::new("b", (i / 10) % 10), KeyValue::new("c", i / 100)]
+    }
+
+    fn total(m: &ValueMap<AtomicU64>) -> (usize, u64) {
+        let (mut n, mut sum) = (0, 0);
+        m.collect(false, |s| {
+            n += 1;
+            sum += s.cell.load(Ordering::Relaxed);
+            true
+        });
+        (n, sum)
+    }
+
+    #[test]
+    fn both_indexes_find_every_series_through_growth() {
+        for evicting in [false, true] {
+            let m = ValueMap::new(100_000, KeyFilter::default(), "x".into(), Arc::default(), evicting);
+            for round in 0..3 {
+                for i in 0..5000i64 {
+                    let mut s = set(i);
+                    if round == 1 {
+                        s.reverse();
+                    }
+                    m.with_series(&s, AtomicU64::default, |s| {
+                        s.cell.fetch_add(1, Ordering::Relaxed);
+                    });
                 }
             }
-            (total, worst)
+            assert_eq!(total(&m), (5000, 15000), "evicting={evicting}");
         }
     }
-    impl Cell for () {
-        fn idle(&self) -> bool {
-            false
-        }
-    }
+
     #[test]
-    fn probe_lengths_are_short() {
-        let m: ValueMap<()> = ValueMap::new(5000, KeyFilter::default(), "x".into(), Arc::default());
-        for i in 0..1000i64 {
-            let set = [KeyValue::new("a", i % 10), KeyValue::new("b", (i / 10) % 10), KeyValue::new("c", i / 100)];
-            m.with_series(&set, || (), |_| ());
+    fn limit_sends_new_sets_to_overflow() {
+        for evicting in [false, true] {
+            let m = ValueMap::new(11, KeyFilter::default(), "x".into(), Arc::default(), evicting);
+            for i in 0..100i64 {
+                m.with_series(&set(i), AtomicU64::default, |s| {
+                    s.cell.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            // 10 sets of their own plus the overflow series holding the other 90.
+            assert_eq!(total(&m), (11, 100));
+            let overflow = m.overflow.get().unwrap();
+            assert_eq!(overflow.cell.load(Ordering::Relaxed), 90);
+            assert_eq!(&*overflow.attrs, &[KeyValue::new(OVERFLOW_KEY, true)]);
         }
-        let (mut total, mut worst) = (0, 0);
-        for s in m.shards.iter() {
-            let t = s.0.read().unwrap();
-            let (a, b) = t.probes();
-            total += a;
-            worst = worst.max(b);
-            println!("len {} cap {}", t.len, t.slots.len());
+    }
+
+    #[test]
+    fn concurrent_inserts_and_lookups_lose_nothing() {
+        for evicting in [false, true] {
+            let m = ValueMap::new(100_000, KeyFilter::default(), "x".into(), Arc::default(), evicting);
+            std::thread::scope(|s| {
+                for t in 0..4i64 {
+                    let m = &m;
+                    s.spawn(move || {
+                        for i in 0..3000i64 {
+                            let k = (i * 7 + t * 13) % 3000;
+                            m.with_series(&set(k), AtomicU64::default, |s| {
+                                s.cell.fetch_add(1, Ordering::Relaxed);
+                            });
+                        }
+                    });
+                }
+            });
+            assert_eq!(total(&m), (3000, 12000));
         }
-        println!("avg {} worst {}", total as f64 / 1000.0, worst);
-        assert!(worst < 20);
     }
 }
