@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::backoff::{Backoff, retry_after_delay};
 use crate::payload::{Counts, Payload};
+use crate::persistent_queue::{DeliveryQueue, DiskQueue, PersistentQueue};
 use crate::protocol::{Protocol, RETRY_ATTEMPT_HEADER, Wire};
 use crate::queue::{Closed, Item, Queue, QueueLimits, Queued};
 use crate::stats::{DropReason, EndpointStats, StatsCells};
@@ -44,7 +45,8 @@ pub(crate) struct EndpointConfig {
 /// The handle the exporter keeps for one endpoint; its delivery task runs on the runtime.
 #[derive(Debug)]
 pub(crate) struct Delivery {
-    queue: Arc<Queue>,
+    /// In memory, or on disk with a persistent queue (`crate::persistent_queue`).
+    queue: Arc<dyn DeliveryQueue>,
     stats: Arc<StatsCells>,
     first_wire: Wire,
     task: Mutex<Option<JoinHandle<()>>>,
@@ -52,8 +54,22 @@ pub(crate) struct Delivery {
 
 impl Delivery {
     pub(crate) fn start(config: EndpointConfig, runtime: &Handle) -> Delivery {
+        Delivery::start_with_queue(config, runtime, None)
+    }
+
+    /// With `disk`, requests wait in that persistent queue instead of in memory.
+    pub(crate) fn start_with_queue(
+        config: EndpointConfig,
+        runtime: &Handle,
+        disk: Option<PersistentQueue>,
+    ) -> Delivery {
         let stats = Arc::new(StatsCells::new(display_url(&config.uri)));
-        let queue = Arc::new(Queue::new(config.limits, stats.clone()));
+        let queue: Arc<dyn DeliveryQueue> = match disk {
+            Some(disk) => {
+                Arc::new(DiskQueue::new(disk, stats.clone(), config.protocol.first_wire()))
+            }
+            None => Arc::new(Queue::new(config.limits, stats.clone())),
+        };
         let first_wire = config.protocol.first_wire();
         let sender = Sender::new(config, queue.clone(), stats.clone());
         let task = runtime.spawn(sender.run());
@@ -139,7 +155,7 @@ enum Outcome {
 /// The delivery task of one endpoint.
 struct Sender {
     config: EndpointConfig,
-    queue: Arc<Queue>,
+    queue: Arc<dyn DeliveryQueue>,
     stats: Arc<StatsCells>,
     wire: Wire,
     may_fall_back: bool,
@@ -151,7 +167,7 @@ struct Sender {
 }
 
 impl Sender {
-    fn new(config: EndpointConfig, queue: Arc<Queue>, stats: Arc<StatsCells>) -> Self {
+    fn new(config: EndpointConfig, queue: Arc<dyn DeliveryQueue>, stats: Arc<StatsCells>) -> Self {
         let wire = config.protocol.first_wire();
         let may_fall_back = config.protocol.may_fall_back(config.fallback);
         let backoff = Backoff::new(config.retry.min_backoff, config.retry.max_backoff);
@@ -367,8 +383,9 @@ impl Sender {
         self.stats.sent.add(written);
         self.stats.bytes_sent.fetch_add(bytes as u64, Relaxed);
         self.stats.requests_sent.fetch_add(1, Relaxed);
-        self.health.delivered(written);
+        // first "recovered", so that this batch counts toward the backlog delivered
         self.answered();
+        self.health.delivered(written);
     }
 }
 
@@ -480,7 +497,7 @@ impl Health {
                     tracing::warn!(
                         target: "prw",
                         endpoint = %self.url,
-                        "remote write still failing after {:?} and {} attempts ({why}); {pending_points} samples waiting",
+                        "remote write still failing after {} and {} attempts ({why}); {pending_points} samples waiting",
                         round(now - down.since),
                         down.failures
                     );
@@ -496,7 +513,7 @@ impl Health {
             tracing::info!(
                 target: "prw",
                 endpoint = %self.url,
-                "remote write recovered after {:?} ({} failed attempts); {waiting_points} samples still waiting",
+                "remote write recovered after {} ({} failed attempts); {waiting_points} samples still waiting",
                 round(down.since.elapsed()),
                 down.failures
             );
@@ -562,8 +579,15 @@ impl Health {
     }
 }
 
-fn round(d: Duration) -> Duration {
-    Duration::from_secs(d.as_secs())
+/// `850ms`, `12.3s`, `95s`: enough precision for a log line.
+fn round(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else if d < Duration::from_secs(60) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}s", d.as_secs())
+    }
 }
 
 #[cfg(test)]

@@ -408,3 +408,41 @@ pub(crate) mod otlp {
         }
     }
 }
+
+/// A `tracing` subscriber that keeps every event's level and message, to check what the
+/// exporter logs (and how little).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CapturedLogs(Arc<Mutex<Vec<(tracing::Level, String)>>>);
+
+impl CapturedLogs {
+    /// Lines at INFO or above.
+    pub(crate) fn lines(&self) -> Vec<(tracing::Level, String)> {
+        self.0.lock().unwrap().iter().filter(|(l, _)| *l <= tracing::Level::INFO).cloned().collect()
+    }
+}
+
+impl tracing::Subscriber for CapturedLogs {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut m = Message(String::new());
+        event.record(&mut m);
+        self.0.lock().unwrap().push((*event.metadata().level(), m.0));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}

@@ -423,3 +423,49 @@ fn display_url_drops_credentials_and_query() {
         assert_eq!(display_url(&uri.parse().unwrap()), want);
     }
 }
+
+#[tokio::test]
+async fn a_long_outage_logs_a_handful_of_lines_not_one_per_attempt() {
+    let logs = crate::testing::CapturedLogs::default();
+    let _guard = tracing::subscriber::set_default(logs.clone());
+    let fake =
+        FakeTransport::scripted((0..150).map(|_| Reply::status(503).body("overloaded")).collect());
+    let mut cfg = config(fake.clone(), Protocol::V1);
+    cfg.retry.max_backoff = Duration::from_millis(2);
+    let ep = start(cfg);
+    for t in 1..=5 {
+        ep.enqueue(TestPayload::series(0, 2, t * 1_000)).unwrap();
+    }
+    settle(&ep).await;
+    assert_eq!(fake.requests().len(), 155);
+    let lines = logs.lines();
+    let texts: Vec<&str> = lines.iter().map(|(_, m)| m.as_str()).collect();
+    assert_eq!(lines.len(), 3, "{texts:#?}");
+    assert!(
+        texts[0].starts_with("remote write failed (503 Service Unavailable: overloaded)"),
+        "{texts:?}"
+    );
+    assert!(texts[1].starts_with("remote write recovered after"), "{texts:?}");
+    assert!(texts[1].contains("(150 failed attempts); 8 samples still waiting"), "{texts:?}");
+    assert!(texts[2].contains("caught up: 10 samples"), "{texts:?}");
+}
+
+#[tokio::test]
+async fn a_rejection_is_logged_once_with_the_servers_words() {
+    let logs = crate::testing::CapturedLogs::default();
+    let _guard = tracing::subscriber::set_default(logs.clone());
+    let msg = "out of order sample: series {__name__=\"x\"} at 1000";
+    let fake = FakeTransport::new(move |_| Reply::status(400).body(msg));
+    let ep = start(config(fake.clone(), Protocol::V1));
+    for t in 1..=5 {
+        ep.enqueue(TestPayload::series(0, 2, t * 1_000)).unwrap();
+    }
+    settle(&ep).await;
+    assert_eq!(fake.requests().len(), 5);
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(lines[0].0, tracing::Level::ERROR);
+    assert!(lines[0].1.ends_with(msg), "verbatim: {}", lines[0].1);
+    assert!(lines[0].1.contains("400 Bad Request, dropping 2 samples"), "{}", lines[0].1);
+    assert_eq!(ep.stats().dropped(DropReason::Rejected).samples, 10);
+}
