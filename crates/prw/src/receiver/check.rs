@@ -425,11 +425,11 @@ pub(crate) fn check_request(
     let cumulative = series
         .iter()
         .filter(|s| {
-            s.metadata.as_ref().is_some_and(|m| {
-                matches!(
-                    m.metric_type,
-                    MetricType::Counter | MetricType::Histogram | MetricType::Summary
-                )
+            s.metadata.as_ref().is_some_and(|m| match m.metric_type {
+                MetricType::Counter | MetricType::Histogram => true,
+                // A summary's quantiles are gauges; only its _sum and _count accumulate.
+                MetricType::Summary => s.label("quantile").is_none(),
+                _ => false,
             })
         })
         .filter(|s| {
@@ -966,6 +966,9 @@ mod tests {
         let mut unspecified = gauge.clone();
         unspecified.metadata = meta(MetricType::Unspecified);
         let bare = series(&[("__name__", "y")], &[(T, 1.0)]);
+        let mut quantile = series(&[("__name__", "s"), ("quantile", "0.5")], &[(T, 1.0)]);
+        quantile.metadata = meta(MetricType::Summary);
+        quantile.metadata.as_mut().unwrap().family = "s".into();
 
         let mut problems = Vec::new();
         check_request(RemoteWriteVersion::V1, &[], &mut problems);
@@ -976,10 +979,14 @@ mod tests {
         assert_eq!(kinds(&problems), vec![(ProblemKind::EmptyRequest, Severity::Warning)]);
 
         let mut problems = Vec::new();
-        check_request(RemoteWriteVersion::V2, &[counter, gauge, unspecified, bare], &mut problems);
+        check_request(
+            RemoteWriteVersion::V2,
+            &[counter, gauge, unspecified, bare, quantile],
+            &mut problems,
+        );
         let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(problems.len(), 5, "{messages:?}");
-        assert!(messages[0].starts_with("1 of 4 series carry no metadata"), "{messages:?}");
+        assert!(messages[0].starts_with("1 of 5 series carry no metadata"), "{messages:?}");
         assert!(messages[1].starts_with("1 series have metadata of type UNSPECIFIED"));
         assert!(messages[2].contains("METRIC_TYPE_COUNTER and as METRIC_TYPE_GAUGE"));
         assert!(messages[3].contains("METRIC_TYPE_GAUGE and as METRIC_TYPE_UNSPECIFIED"));

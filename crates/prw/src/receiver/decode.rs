@@ -418,7 +418,7 @@ impl Symbols<'_> {
         series: usize,
         problems: &mut Vec<Problem>,
     ) -> Vec<Label> {
-        if !refs.len().is_multiple_of(2) {
+        if refs.len() % 2 != 0 {
             problems.push(
                 Problem::error(
                     ProblemKind::OddLabelRefs,
@@ -468,12 +468,10 @@ fn resolve_v2(request: &rw2::Request, problems: &mut Vec<Problem>) -> Vec<Series
                     );
                     MetricType::Unspecified
                 });
+                let name =
+                    labels.iter().find(|l| l.name == "__name__").map_or("", |l| l.value.as_str());
                 MetricMetadata {
-                    family: labels
-                        .iter()
-                        .find(|l| l.name == "__name__")
-                        .map(|l| l.value.clone())
-                        .unwrap_or_default(),
+                    family: family_name(name, metric_type).to_owned(),
                     metric_type,
                     help: symbols.get(m.help_ref, "metadata help", index, problems),
                     unit: symbols.get(m.unit_ref, "metadata unit", index, problems),
@@ -488,6 +486,22 @@ fn resolve_v2(request: &rw2::Request, problems: &mut Vec<Problem>) -> Vec<Series
             }
         })
         .collect()
+}
+
+/// The family a series belongs to: its name, without the `_bucket`, `_sum`, `_count` (and
+/// `_created`) suffix that classic histograms and summaries add.
+pub(crate) fn family_name(name: &str, metric_type: MetricType) -> &str {
+    if matches!(
+        metric_type,
+        MetricType::Histogram | MetricType::Gaugehistogram | MetricType::Summary
+    ) {
+        for suffix in ["_bucket", "_sum", "_count", "_created"] {
+            if let Some(family) = name.strip_suffix(suffix) {
+                return family;
+            }
+        }
+    }
+    name
 }
 
 fn check_symbol_table(request: &rw2::Request, problems: &mut Vec<Problem>) {
@@ -912,6 +926,20 @@ mod tests {
         request.timeseries[0].labels_refs = vec![1, 9];
         let (series, _) = resolve(&WireMessage::V2(request), &mut Vec::new());
         assert_eq!(series[0].labels[0].value, "<bad ref 9>");
+    }
+
+    #[test]
+    fn families_of_classic_histograms_and_summaries() {
+        for (name, metric_type, family) in [
+            ("x_bucket", MetricType::Histogram, "x"),
+            ("x_count", MetricType::Summary, "x"),
+            ("x_sum", MetricType::Gaugehistogram, "x"),
+            ("x", MetricType::Histogram, "x"),
+            ("x_total", MetricType::Counter, "x_total"),
+            ("x_count", MetricType::Gauge, "x_count"),
+        ] {
+            assert_eq!(family_name(name, metric_type), family, "{name}");
+        }
     }
 
     #[test]

@@ -40,8 +40,8 @@ pub enum WireMessage {
 /// Type, help and unit of a metric family.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricMetadata {
-    /// The metric family name: from `metric_family_name` in RW 1.0, from the series' `__name__` in
-    /// RW 2.0.
+    /// The metric family name: `metric_family_name` in RW 1.0; in RW 2.0 the series' `__name__`,
+    /// without the `_bucket`, `_sum` or `_count` suffix of a histogram's or summary's series.
     pub family: String,
     /// The metric type.
     pub metric_type: MetricType,
