@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use prw::convert::{self, Converter, to_rw1, to_rw2};
-use prw::receiver::{MetricMetadata, WireMessage, inspect};
+use prw::receiver::{MetricMetadata, Severity, WireMessage, inspect};
 
 use crate::cli::{ConvertArgs, DumpProtocol};
 use crate::error::CliError;
@@ -102,8 +102,13 @@ fn print_series(
     }
     out.flush()?;
     if verbosity.notes() {
-        // Our own output should never break the spec; if it does, say so.
-        for problem in &inspection.problems {
+        // Our own output should never break a MUST of the spec; if it does, say so. SHOULDs
+        // (such as UTF-8 names, which the user asked for) only with -v.
+        let shown = inspection
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error || verbosity.detail());
+        for problem in shown {
             note(format!(
                 "warning: the converted output breaks the Remote Write spec: {}",
                 describe_problem(problem, &inspection.series)

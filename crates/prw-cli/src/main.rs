@@ -17,6 +17,7 @@ mod logging;
 mod options;
 mod output;
 mod receive;
+mod send;
 
 use std::process::ExitCode;
 
@@ -33,10 +34,7 @@ fn main() -> ExitCode {
     let verbosity = Verbosity { quiet: cli.quiet, verbose: cli.verbose };
     let result = match &cli.command {
         Command::Convert(args) => convert::run(args, verbosity),
-        // Waits for the exporter (PrometheusRemoteWriteExporter), which is not in this build yet.
-        Command::Send(_) => {
-            Err(CliError::Usage("prw send is not available in this build yet".to_owned()))
-        }
+        Command::Send(args) => runtime().and_then(|rt| rt.block_on(send::run(args, verbosity))),
         Command::Receive(args) => {
             runtime().and_then(|rt| rt.block_on(receive::run(args, verbosity)))
         }
