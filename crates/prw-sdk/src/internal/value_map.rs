@@ -40,18 +40,64 @@ const FREE_SHARDS: usize = 1 << FREE_SHARD_BITS;
 const GENERATIONS: usize = 24;
 const FIRST_CAPACITY: usize = 32;
 
-/// One series: its normalised attribute set, its aggregator cell, when it was created.
+/// A normalised attribute set, stored inline up to three attributes so that comparing a
+/// measurement's attributes with it costs no extra pointer chase (and cache miss).
 #[derive(Debug)]
+pub(crate) enum Attrs {
+    Zero,
+    One([KeyValue; 1]),
+    Two([KeyValue; 2]),
+    Three([KeyValue; 3]),
+    Many(Box<[KeyValue]>),
+}
+
+impl std::ops::Deref for Attrs {
+    type Target = [KeyValue];
+    #[inline(always)]
+    fn deref(&self) -> &[KeyValue] {
+        match self {
+            Attrs::Zero => &[],
+            Attrs::One(a) => a,
+            Attrs::Two(a) => a,
+            Attrs::Three(a) => a,
+            Attrs::Many(a) => a,
+        }
+    }
+}
+
+impl From<Vec<KeyValue>> for Attrs {
+    fn from(v: Vec<KeyValue>) -> Self {
+        let v = match <[KeyValue; 3]>::try_from(v) {
+            Ok(a) => return Attrs::Three(a),
+            Err(v) => v,
+        };
+        let v = match <[KeyValue; 2]>::try_from(v) {
+            Ok(a) => return Attrs::Two(a),
+            Err(v) => v,
+        };
+        let v = match <[KeyValue; 1]>::try_from(v) {
+            Ok(a) => return Attrs::One(a),
+            Err(v) => v,
+        };
+        if v.is_empty() { Attrs::Zero } else { Attrs::Many(v.into_boxed_slice()) }
+    }
+}
+
+/// One series: its normalised attribute set, its aggregator cell, when it was created.
+///
+/// `repr(C)` keeps the cell and the attribute set's first bytes on the first cache lines.
+#[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Series<C> {
-    pub(crate) attrs: Box<[KeyValue]>,
     pub(crate) cell: C,
+    pub(crate) attrs: Attrs,
     pub(crate) created: u64,
     /// Set by the collector when a whole interval passed with nothing recorded.
     quiet: AtomicBool,
 }
 
 impl<C> Series<C> {
-    fn new(attrs: Box<[KeyValue]>, cell: C) -> Self {
+    fn new(attrs: Attrs, cell: C) -> Self {
         Series { attrs, cell, created: now_unix_nanos(), quiet: AtomicBool::new(false) }
     }
 }
@@ -304,7 +350,7 @@ impl<C: Cell> ValueMap<C> {
     fn empty_series(&self, new_cell: &impl Fn() -> C) -> &Arc<Series<C>> {
         self.empty.get_or_init(|| {
             self.len.0.fetch_add(1, Ordering::Relaxed);
-            Arc::new(Series::new(Box::new([]), new_cell()))
+            Arc::new(Series::new(Attrs::Zero, new_cell()))
         })
     }
 
@@ -320,7 +366,7 @@ impl<C: Cell> ValueMap<C> {
             )
         });
         self.overflow.get_or_init(|| {
-            Arc::new(Series::new(Box::new([KeyValue::new(OVERFLOW_KEY, true)]), new_cell()))
+            Arc::new(Series::new(Attrs::One([KeyValue::new(OVERFLOW_KEY, true)]), new_cell()))
         })
     }
 
@@ -386,7 +432,7 @@ impl<C: Cell> ValueMap<C> {
                     drop(count);
                     return self.overflow_series(new_cell).clone();
                 }
-                let series = Arc::new(Series::new(norm.into_boxed_slice(), new_cell()));
+                let series = Arc::new(Series::new(norm.into(), new_cell()));
                 if shard.insert(&mut count, hash, series.clone()) {
                     series
                 } else {
@@ -405,7 +451,7 @@ impl<C: Cell> ValueMap<C> {
                     drop(table);
                     return self.overflow_series(new_cell).clone();
                 }
-                let series = Arc::new(Series::new(norm.into_boxed_slice(), new_cell()));
+                let series = Arc::new(Series::new(norm.into(), new_cell()));
                 table.insert(hash, series.clone());
                 series
             }
