@@ -15,8 +15,11 @@ use crate::histogram::{SCHEMA_MAX, SCHEMA_MIN, buckets_layout, exp_upper_bound};
 use crate::naming::{self, NameKind};
 use crate::options::{ConvertOptions, ExpHistogramMode, OptionsError, PromoteResourceAttributes};
 use crate::report::{DropReason, Report};
-use crate::series::{Exemplar, LabelSet, Metadata, MetricKind, NativeHistogram, Sample, Series};
+use crate::series::{
+    Exemplar, LabelSet, Metadata, MetricKind, NativeHistogram, Points, Sample, Series,
+};
 use crate::value::{any_value_string, write_any_value};
+use crate::wire;
 
 /// The zero threshold of a native histogram when the OTLP point has none (as Prometheus).
 const DEFAULT_ZERO_THRESHOLD: f64 = 1e-128;
@@ -89,6 +92,7 @@ impl Converter {
     /// listed in [`Conversion::report`].
     pub fn convert(&self, metrics: &[ResourceMetrics]) -> Conversion {
         let mut run = Run::new(self);
+        run.series.reserve(estimate_series(metrics));
         for rm in metrics {
             run.resource(rm);
         }
@@ -96,12 +100,46 @@ impl Converter {
     }
 }
 
+/// About how many series `metrics` become, to allocate the output once.
+fn estimate_series(metrics: &[ResourceMetrics]) -> usize {
+    let mut n = 0usize;
+    for m in metrics.iter().flat_map(|rm| &rm.scope_metrics).flat_map(|sm| &sm.metrics) {
+        n = n.saturating_add(match &m.data {
+            Some(Data::Gauge(g)) => g.data_points.len(),
+            Some(Data::Sum(s)) => s.data_points.len(),
+            Some(Data::Histogram(h)) => {
+                h.data_points.iter().map(|p| p.explicit_bounds.len() + 3).sum()
+            }
+            Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+            Some(Data::Summary(s)) => {
+                s.data_points.iter().map(|p| p.quantile_values.len() + 2).sum()
+            }
+            None => 0,
+        });
+    }
+    n.saturating_add(metrics.len()).min(1 << 24)
+}
+
 /// A string either borrowed from the input or held in the run's text arena.
 #[derive(Debug, Clone, Copy)]
 enum S<'a> {
     In(&'a str),
+    /// In the text arena (cleared per resource, scope and point).
     T(u32, u32),
+    /// In the names arena (kept for the whole conversion).
+    N(u32, u32),
 }
+
+fn resolve<'x>(text: &'x str, names: &'x str, s: S<'x>) -> &'x str {
+    match s {
+        S::In(x) => x,
+        S::T(a, b) => &text[a as usize..b as usize],
+        S::N(a, b) => &names[a as usize..b as usize],
+    }
+}
+
+/// How many attribute keys' label names are remembered.
+const KEY_CACHE: usize = 32;
 
 /// A label from the resource or scope, merged with the point's attributes: `overrides` ones
 /// (job, instance, scope labels) replace attributes of the same name, the others (promoted
@@ -141,6 +179,15 @@ struct Run<'a> {
     point: Vec<(S<'a>, S<'a>)>,
     resource_base: Vec<BaseLabel<'a>>,
     scope_base: Vec<BaseLabel<'a>>,
+    /// The current point's labels in [`LabelSet`] layout, and the end of each string.
+    /// Ranges of `series`, each sorted (one per metric).
+    chunks: Vec<(usize, usize)>,
+    names: String,
+    key_cache: Vec<(&'a str, S<'a>)>,
+    flat: Vec<u8>,
+    /// Per point label: where its entry starts in `flat`, where its name starts, the name's
+    /// length; then one more entry with the end of `flat`.
+    flat_at: Vec<(u32, u32, u32)>,
     /// Latest timestamp of anything emitted for the current resource (for `target_info`).
     resource_max_ts: i64,
 }
@@ -216,14 +263,16 @@ impl<'a> Run<'a> {
             resource_base: Vec::new(),
             scope_base: Vec::new(),
             resource_max_ts: 0,
+            chunks: Vec::new(),
+            names: String::new(),
+            key_cache: Vec::with_capacity(KEY_CACHE),
+            flat: Vec::new(),
+            flat_at: Vec::new(),
         }
     }
 
     fn s(&self, s: S<'a>) -> &str {
-        match s {
-            S::In(x) => x,
-            S::T(a, b) => &self.text[a as usize..b as usize],
-        }
+        resolve(&self.text, &self.names, s)
     }
 
     /// Pushes `f`'s output to the text arena as one string.
@@ -244,8 +293,26 @@ impl<'a> Run<'a> {
     fn is_empty(&self, s: S<'a>) -> bool {
         match s {
             S::In(x) => x.is_empty(),
-            S::T(a, b) => a == b,
+            S::T(a, b) | S::N(a, b) => a == b,
         }
+    }
+
+    /// The label name of an attribute key, remembered across points (keys repeat from point
+    /// to point, and escaping them each time is a measurable cost).
+    fn key_name(&mut self, key: &'a str) -> Result<S<'a>, ()> {
+        if let Some(&(_, name)) = self.key_cache.iter().find(|(k, _)| *k == key) {
+            return Ok(name);
+        }
+        let start = self.names.len();
+        let name = match naming::label_name_into(key, self.conv.escape, &mut self.names)? {
+            false => S::In(key),
+            true => S::N(start as u32, self.names.len() as u32),
+        };
+        if self.key_cache.len() >= KEY_CACHE {
+            self.key_cache.clear();
+        }
+        self.key_cache.push((key, name));
+        Ok(name)
     }
 
     /// Adds one attribute as a label candidate; `Err` with the key if it gives no label name.
@@ -257,9 +324,8 @@ impl<'a> Run<'a> {
         let escape = self.conv.escape;
         let start = self.text.len();
         let name = match prefix {
-            None => match naming::label_name_into(&kv.key, escape, &mut self.text) {
-                Ok(false) => S::In(&kv.key),
-                Ok(true) => S::T(start as u32, self.text.len() as u32),
+            None => match self.key_name(&kv.key) {
+                Ok(name) => name,
                 Err(()) => return Err(&kv.key),
             },
             Some(p) => {
@@ -284,13 +350,8 @@ impl<'a> Run<'a> {
         self.attrs.clear();
         let mut cands = std::mem::take(&mut self.cands);
         {
-            let text = &self.text;
-            let get = |s: S<'a>| -> &str {
-                match s {
-                    S::In(x) => x,
-                    S::T(a, b) => &text[a as usize..b as usize],
-                }
-            };
+            let (text, names) = (&self.text, &self.names);
+            let get = |s: S<'a>| resolve(text, names, s);
             cands.sort_by(|x, y| {
                 get(x.name).cmp(get(y.name)).then_with(|| x.raw_key.cmp(y.raw_key))
             });
@@ -442,13 +503,8 @@ impl<'a> Run<'a> {
         }
         let mut base = std::mem::take(&mut self.scope_base);
         {
-            let text = &self.text;
-            let get = |s: S<'a>| -> &str {
-                match s {
-                    S::In(x) => x,
-                    S::T(a, b) => &text[a as usize..b as usize],
-                }
-            };
+            let (text, names) = (&self.text, &self.names);
+            let get = |s: S<'a>| resolve(text, names, s);
             base.sort_by(|x, y| get(x.name).cmp(get(y.name)).then(x.rank.cmp(&y.rank)));
             base.dedup_by(|later, earlier| get(later.name) == get(earlier.name));
         }
@@ -489,11 +545,71 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Encodes the point's labels into `self.flat` (RW 1.0 `labels` entries) and notes where
+    /// each starts and where its name is, so each series of the point is a few copies.
+    fn build_flat(&mut self) {
+        let mut flat = std::mem::take(&mut self.flat);
+        let mut at = std::mem::take(&mut self.flat_at);
+        flat.clear();
+        at.clear();
+        for &(k, v) in &self.point {
+            let (k, v) = (self.s(k).as_bytes(), self.s(v).as_bytes());
+            let start = flat.len();
+            wire::put_label(&mut flat, k, v);
+            // The name starts after the entry's key and length, and the name field's key and
+            // length.
+            let name_start = start
+                + 1
+                + wire::varint_len(wire::label_body_len(k, v) as u64)
+                + 1
+                + wire::varint_len(k.len() as u64);
+            at.push((start as u32, name_start as u32, k.len() as u32));
+        }
+        at.push((flat.len() as u32, 0, 0));
+        self.flat = flat;
+        self.flat_at = at;
+    }
+
     /// The label set of one series: the point's labels with `extras` (sorted by name) replacing
     /// labels of the same name.
     fn label_set(&self, extras: &[(&str, &str)]) -> LabelSet {
-        let it = Merge { run: self, point: 0, extras, extra: 0 };
-        LabelSet::from_sorted(it)
+        const MAX_EXTRAS: usize = 4;
+        if extras.len() > MAX_EXTRAS {
+            return LabelSet::from_sorted(Merge { run: self, point: 0, extras, extra: 0 });
+        }
+        let at = &self.flat_at;
+        let n_point = at.len() - 1;
+        let name_of = |j: usize| {
+            let (_, s, l) = at[j];
+            &self.flat[s as usize..(s + l) as usize]
+        };
+        let mut plan: [(usize, bool); MAX_EXTRAS] = [(0, false); MAX_EXTRAS];
+        let (mut j, mut len, mut n) = (0usize, self.flat.len(), n_point);
+        for (i, (k, v)) in extras.iter().enumerate() {
+            while j < n_point && name_of(j) < k.as_bytes() {
+                j += 1;
+            }
+            let replaces = j < n_point && name_of(j) == k.as_bytes();
+            plan[i] = (j, replaces);
+            if replaces {
+                len -= (at[j + 1].0 - at[j].0) as usize;
+                n -= 1;
+                j += 1;
+            }
+            len += wire::ld_len(wire::label_body_len(k.as_bytes(), v.as_bytes()));
+            n += 1;
+        }
+        let mut out = Vec::with_capacity(len);
+        let mut pos = 0usize;
+        for (i, (k, v)) in extras.iter().enumerate() {
+            let (j, replaces) = plan[i];
+            let start = at[j].0 as usize;
+            out.extend_from_slice(&self.flat[pos..start]);
+            pos = if replaces { at[j + 1].0 as usize } else { start };
+            wire::put_label(&mut out, k.as_bytes(), v.as_bytes());
+        }
+        out.extend_from_slice(&self.flat[pos..]);
+        LabelSet::from_wire(out, n)
     }
 
     fn push_series(
@@ -507,7 +623,7 @@ impl<'a> Run<'a> {
         self.series.push(Series {
             labels,
             metadata: Arc::clone(meta),
-            samples: vec![sample],
+            samples: Points::One(sample),
             histograms: Vec::new(),
             exemplars,
         });
@@ -527,12 +643,16 @@ impl<'a> Run<'a> {
             let scope_mark = self.text.len();
             for metric in &sm.metrics {
                 self.text.truncate(scope_mark);
+                let start = self.series.len();
                 self.metric(metric, scope_mark);
+                self.sort_chunk(start);
             }
         }
         self.text.truncate(resource_mark);
         if self.conv.opts.target_info && self.resource_max_ts > 0 {
+            let start = self.series.len();
             self.target_info(rattrs);
+            self.sort_chunk(start);
         }
     }
 
@@ -551,6 +671,7 @@ impl<'a> Run<'a> {
             self.resource_base.iter().copied().filter(|b| b.rank != 2).collect();
         self.scope_base = base;
         self.merge_point();
+        self.build_flat();
         let name = self.conv.target_info_name.clone();
         let labels = self.label_set(&[("__name__", &name)]);
         let meta = Arc::new(Metadata {
@@ -567,6 +688,15 @@ impl<'a> Run<'a> {
             Sample { value: 1.0, timestamp_ms: ts, start_timestamp_ms: 0 },
             Vec::new(),
         );
+    }
+
+    /// Sorts the series made since `start` (one metric's) while they are still in cache, and
+    /// records them as a chunk for [`crate::sort::merge_chunks`].
+    fn sort_chunk(&mut self, start: usize) {
+        if self.series.len() > start {
+            crate::sort::sort_tail(&mut self.series, start);
+            self.chunks.push((start, self.series.len()));
+        }
     }
 
     fn metric_ctx(
@@ -695,6 +825,7 @@ impl<'a> Run<'a> {
             return None;
         }
         self.merge_point();
+        self.build_flat();
         Some(ms(time_ns))
     }
 
@@ -918,7 +1049,7 @@ impl<'a> Run<'a> {
         self.series.push(Series {
             labels,
             metadata: Arc::clone(&ctx.meta),
-            samples: Vec::new(),
+            samples: Points::Empty,
             histograms: vec![h],
             exemplars,
         });
@@ -1030,30 +1161,26 @@ impl<'a> Run<'a> {
     }
 
     fn finish(mut self) -> Conversion {
-        let mut series = std::mem::take(&mut self.series);
-        if !series.is_sorted_by(|a, b| a.labels <= b.labels) {
-            series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        }
+        let series = crate::sort::merge_chunks(std::mem::take(&mut self.series), &self.chunks);
         // Merge series with equal labels (the same series from several points or metrics).
-        let mut out: Vec<Series> = Vec::with_capacity(series.len());
-        for s in series {
-            match out.last_mut() {
-                Some(last) if last.labels == s.labels => {
-                    if (last.samples.is_empty() && !s.samples.is_empty())
-                        || (last.histograms.is_empty() && !s.histograms.is_empty())
-                    {
-                        let n = s.samples.len() + s.histograms.len();
-                        let name = s.name().to_string();
-                        self.report.add(&name, DropReason::ConflictingSeriesType, n as u64);
-                        continue;
-                    }
-                    last.samples.extend(s.samples);
-                    last.histograms.extend(s.histograms);
-                    last.exemplars.extend(s.exemplars);
-                }
-                _ => out.push(s),
+        let mut out = series;
+        let report = &mut self.report;
+        out.dedup_by(|later, earlier| {
+            if later.labels != earlier.labels {
+                return false;
             }
-        }
+            if (earlier.samples.is_empty() && !later.samples.is_empty())
+                || (earlier.histograms.is_empty() && !later.histograms.is_empty())
+            {
+                let n = later.samples.len() + later.histograms.len();
+                report.add(later.name(), DropReason::ConflictingSeriesType, n as u64);
+                return true;
+            }
+            earlier.samples.append(std::mem::take(&mut later.samples));
+            earlier.histograms.append(&mut later.histograms);
+            earlier.exemplars.append(&mut later.exemplars);
+            true
+        });
         for s in &mut out {
             let dups = normalize_series(s);
             if dups > 0 {
@@ -1074,9 +1201,10 @@ impl<'a> Run<'a> {
 fn normalize_series(s: &mut Series) -> u64 {
     let mut dropped = 0;
     if s.samples.len() > 1 {
-        s.samples.sort_by_key(|x| x.timestamp_ms);
-        let mut kept: Vec<Sample> = Vec::with_capacity(s.samples.len());
-        for x in s.samples.drain(..) {
+        let samples = s.samples.make_vec();
+        samples.sort_by_key(|x| x.timestamp_ms);
+        let mut kept: Vec<Sample> = Vec::with_capacity(samples.len());
+        for x in samples.drain(..) {
             match kept.last_mut() {
                 Some(last) if last.timestamp_ms == x.timestamp_ms => {
                     if last.value.to_bits() != x.value.to_bits() {
@@ -1087,7 +1215,7 @@ fn normalize_series(s: &mut Series) -> u64 {
                 _ => kept.push(x),
             }
         }
-        s.samples = kept;
+        s.samples = kept.into();
     }
     if s.histograms.len() > 1 {
         s.histograms.sort_by_key(|x| x.timestamp_ms);

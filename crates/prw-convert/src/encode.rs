@@ -7,6 +7,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use prw_proto::{rw1, rw2};
 
 use crate::series::{BucketSpan, Exemplar, Metadata, NativeHistogram, Sample, Series};
+use crate::wire::{
+    label_body_len, ld_len, put_label, put_ld, put_str_field, put_varint, str_field_len, varint_len,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Prost structs (the reference the byte encoders are checked against).
@@ -142,7 +145,9 @@ pub fn to_rw2(series: &[Series]) -> rw2::Request {
             }
         })
         .collect();
-    rw2::Request { symbols: table.symbols.iter().map(|s| s.to_string()).collect(), timeseries }
+    // Symbols are copies of `&str`s, so UTF-8.
+    let symbols = table.symbols.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+    rw2::Request { symbols, timeseries }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,16 +197,16 @@ impl Hasher for FxHasher {
 /// Symbols in order of first use (`""` first) and, for each series in order, the refs of its
 /// labels, of each exemplar's labels, then of its help and unit.
 struct SymbolTable<'s> {
-    symbols: Vec<&'s str>,
+    symbols: Vec<&'s [u8]>,
     refs: Vec<u32>,
 }
 
 impl<'s> SymbolTable<'s> {
     fn build(series: &'s [Series]) -> Self {
-        let mut map: HashMap<&'s str, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
-        let mut symbols: Vec<&'s str> = vec![""];
-        map.insert("", 0);
-        let mut intern = |s: &'s str| -> u32 {
+        let mut map: HashMap<&'s [u8], u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+        let mut symbols: Vec<&'s [u8]> = vec![b""];
+        map.insert(b"", 0);
+        let mut intern = |s: &'s [u8]| -> u32 {
             if s.is_empty() {
                 return 0;
             }
@@ -217,18 +222,17 @@ impl<'s> SymbolTable<'s> {
         let mut prev: Option<(&'s Series, usize)> = None;
         for s in series {
             let start = refs.len();
-            for i in 0..s.labels.len() {
-                let (name, value) = s.labels.get(i);
+            let mut prev_labels = prev.map(|(p, p_start)| (p.labels.iter_bytes(), p_start));
+            for (i, (name, value)) in s.labels.iter_bytes().enumerate() {
                 // Sorted neighbours share most labels: reuse their refs before hashing.
                 let mut name_ref = None;
                 let mut value_ref = None;
-                if let Some((p, p_start)) = prev {
-                    if i < p.labels.len() {
-                        let (pn, pv) = p.labels.get(i);
+                if let Some((it, p_start)) = prev_labels.as_mut() {
+                    if let Some((pn, pv)) = it.next() {
                         if pn == name {
-                            name_ref = Some(refs[p_start + 2 * i]);
+                            name_ref = Some(refs[*p_start + 2 * i]);
                             if pv == value {
-                                value_ref = Some(refs[p_start + 2 * i + 1]);
+                                value_ref = Some(refs[*p_start + 2 * i + 1]);
                             }
                         }
                     }
@@ -241,12 +245,12 @@ impl<'s> SymbolTable<'s> {
             prev = Some((s, start));
             for e in &s.exemplars {
                 for (n, v) in &e.labels {
-                    refs.push(intern(n));
-                    refs.push(intern(v));
+                    refs.push(intern(n.as_bytes()));
+                    refs.push(intern(v.as_bytes()));
                 }
             }
-            refs.push(intern(&s.metadata.help));
-            refs.push(intern(&s.metadata.unit));
+            refs.push(intern(s.metadata.help.as_bytes()));
+            refs.push(intern(s.metadata.unit.as_bytes()));
         }
         Self { symbols, refs }
     }
@@ -256,21 +260,6 @@ impl<'s> SymbolTable<'s> {
 // Wire encoding.
 
 #[inline]
-fn varint_len(v: u64) -> usize {
-    // 1 byte per 7 bits, at least 1.
-    ((64 - (v | 1).leading_zeros() as usize) * 9 + 64) / 64
-}
-
-#[inline]
-fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        buf.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
-}
-
-#[inline]
 fn zigzag32(v: i32) -> u64 {
     u64::from(((v << 1) ^ (v >> 31)) as u32)
 }
@@ -278,31 +267,6 @@ fn zigzag32(v: i32) -> u64 {
 #[inline]
 fn zigzag64(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
-}
-
-/// Length of a length-delimited field: key (1 byte for our tags) + length + body.
-#[inline]
-fn ld_len(body: usize) -> usize {
-    1 + varint_len(body as u64) + body
-}
-
-#[inline]
-fn put_ld(buf: &mut Vec<u8>, key: u8, body: usize) {
-    buf.push(key);
-    put_varint(buf, body as u64);
-}
-
-#[inline]
-fn str_field_len(s: &str) -> usize {
-    if s.is_empty() { 0 } else { ld_len(s.len()) }
-}
-
-#[inline]
-fn put_str_field(buf: &mut Vec<u8>, key: u8, s: &str) {
-    if !s.is_empty() {
-        put_ld(buf, key, s.len());
-        buf.extend_from_slice(s.as_bytes());
-    }
 }
 
 #[inline]
@@ -329,11 +293,6 @@ fn put_int(buf: &mut Vec<u8>, key: u8, v: i64) {
         buf.push(key);
         put_varint(buf, v as u64);
     }
-}
-
-#[inline]
-fn label_len(name: &str, value: &str) -> usize {
-    str_field_len(name) + str_field_len(value)
 }
 
 #[inline]
@@ -422,17 +381,14 @@ fn put_histogram(buf: &mut Vec<u8>, key: u8, h: &NativeHistogram, rw2: bool) {
 }
 
 fn exemplar_len_rw1(e: &Exemplar) -> usize {
-    e.labels.iter().map(|(n, v)| ld_len(label_len(n, v))).sum::<usize>()
+    e.labels.iter().map(|(n, v)| ld_len(label_body_len(n.as_bytes(), v.as_bytes()))).sum::<usize>()
         + double_len(e.value)
         + int_len(e.timestamp_ms)
 }
 
 fn series_body_len_rw1(s: &Series) -> usize {
-    let mut n = 0;
-    for (name, value) in s.labels() {
-        n += ld_len(label_len(name, value));
-    }
-    for x in &s.samples {
+    let mut n = s.labels.wire().len();
+    for x in s.samples.iter() {
         n += ld_len(sample_len(x, false));
     }
     for e in &s.exemplars {
@@ -462,20 +418,14 @@ fn put_sample(buf: &mut Vec<u8>, key: u8, x: &Sample, rw2: bool) {
 pub fn encode_rw1(series: &[Series], metadata: &[Metadata], buf: &mut Vec<u8>) {
     for s in series {
         put_ld(buf, 0x0a, series_body_len_rw1(s));
-        for (name, value) in s.labels() {
-            put_ld(buf, 0x0a, label_len(name, value));
-            put_str_field(buf, 0x0a, name);
-            put_str_field(buf, 0x12, value);
-        }
-        for x in &s.samples {
+        buf.extend_from_slice(s.labels.wire());
+        for x in s.samples.iter() {
             put_sample(buf, 0x12, x, false);
         }
         for e in &s.exemplars {
             put_ld(buf, 0x1a, exemplar_len_rw1(e));
             for (name, value) in &e.labels {
-                put_ld(buf, 0x0a, label_len(name, value));
-                put_str_field(buf, 0x0a, name);
-                put_str_field(buf, 0x12, value);
+                put_label(buf, name.as_bytes(), value.as_bytes());
             }
             put_double(buf, 0x11, e.value);
             put_int(buf, 0x18, e.timestamp_ms);
@@ -487,14 +437,14 @@ pub fn encode_rw1(series: &[Series], metadata: &[Metadata], buf: &mut Vec<u8>) {
     for m in metadata {
         let t = m.kind.proto_value();
         let body = int_len(i64::from(t))
-            + str_field_len(&m.metric_family_name)
-            + str_field_len(&m.help)
-            + str_field_len(&m.unit);
+            + str_field_len(m.metric_family_name.as_bytes())
+            + str_field_len(m.help.as_bytes())
+            + str_field_len(m.unit.as_bytes());
         put_ld(buf, 0x1a, body);
         put_int(buf, 0x08, i64::from(t));
-        put_str_field(buf, 0x12, &m.metric_family_name);
-        put_str_field(buf, 0x22, &m.help);
-        put_str_field(buf, 0x2a, &m.unit);
+        put_str_field(buf, 0x12, m.metric_family_name.as_bytes());
+        put_str_field(buf, 0x22, m.help.as_bytes());
+        put_str_field(buf, 0x2a, m.unit.as_bytes());
     }
 }
 
@@ -517,7 +467,7 @@ pub fn encode_rw2(series: &[Series], buf: &mut Vec<u8>) {
     let table = SymbolTable::build(series);
     for s in &table.symbols {
         put_ld(buf, 0x22, s.len());
-        buf.extend_from_slice(s.as_bytes());
+        buf.extend_from_slice(s);
     }
     let mut at = 0usize;
     for s in series {
@@ -525,7 +475,7 @@ pub fn encode_rw2(series: &[Series], buf: &mut Vec<u8>) {
         at += label_refs.len();
         let labels_body = refs_body_len(label_refs);
         let mut body = if label_refs.is_empty() { 0 } else { ld_len(labels_body) };
-        for x in &s.samples {
+        for x in s.samples.iter() {
             body += ld_len(sample_len(x, true));
         }
         for h in &s.histograms {
@@ -549,7 +499,7 @@ pub fn encode_rw2(series: &[Series], buf: &mut Vec<u8>) {
 
         put_ld(buf, 0x2a, body);
         put_refs(buf, 0x0a, label_refs, labels_body);
-        for x in &s.samples {
+        for x in s.samples.iter() {
             put_sample(buf, 0x12, x, true);
         }
         for h in &s.histograms {
@@ -578,18 +528,6 @@ pub fn encode_rw2(series: &[Series], buf: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn varint_lengths() {
-        for (v, n) in
-            [(0u64, 1), (1, 1), (127, 1), (128, 2), (16383, 2), (16384, 3), (u64::MAX, 10)]
-        {
-            assert_eq!(varint_len(v), n, "{v}");
-            let mut b = Vec::new();
-            put_varint(&mut b, v);
-            assert_eq!(b.len(), n);
-        }
-    }
 
     #[test]
     fn zigzag() {

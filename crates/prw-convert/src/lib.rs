@@ -108,7 +108,9 @@ pub mod naming;
 mod options;
 mod report;
 mod series;
+mod sort;
 mod value;
+mod wire;
 
 pub use convert::{Conversion, Converter};
 pub use delta::{DeltaStats, DeltaToCumulative};

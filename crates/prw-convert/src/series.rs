@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::STALE_NAN_BITS;
+use crate::wire;
 
 /// The Prometheus metric type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -143,14 +144,12 @@ pub struct Exemplar {
     pub timestamp_ms: i64,
 }
 
-/// A series' label set: every name and value in one buffer, each followed by a NUL byte, so
-/// that comparing two label sets is one byte comparison and a set costs two allocations.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// A series' label set in one allocation: exactly the bytes of its RW 1.0 `labels` entries
+/// (`Label` messages, field 1 of `TimeSeries`), so encoding them is one copy.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct LabelSet {
-    /// `name\0value\0name\0value\0...`
-    buf: Box<str>,
-    /// End of each name and each value in `buf` (exclusive, before its NUL).
-    ends: Box<[u32]>,
+    wire: Box<[u8]>,
+    n: u32,
 }
 
 impl LabelSet {
@@ -160,49 +159,86 @@ impl LabelSet {
     ) -> Self {
         let (mut len, mut n) = (0usize, 0usize);
         for (k, v) in labels.clone() {
-            len += k.len() + v.len() + 2;
+            len += wire::ld_len(wire::label_body_len(k.as_bytes(), v.as_bytes()));
             n += 1;
         }
-        let mut buf = String::with_capacity(len);
-        let mut ends = Vec::with_capacity(n * 2);
+        let mut w = Vec::with_capacity(len);
         for (k, v) in labels {
-            buf.push_str(k);
-            ends.push(buf.len() as u32);
-            buf.push('\0');
-            buf.push_str(v);
-            ends.push(buf.len() as u32);
-            buf.push('\0');
+            wire::put_label(&mut w, k.as_bytes(), v.as_bytes());
         }
-        Self { buf: buf.into_boxed_str(), ends: ends.into_boxed_slice() }
+        Self::from_wire(w, n)
+    }
+
+    /// From `labels` entries written with [`wire::put_label`].
+    pub(crate) fn from_wire(w: Vec<u8>, n: usize) -> Self {
+        Self { wire: w.into_boxed_slice(), n: n as u32 }
+    }
+
+    /// The encoded `labels` entries.
+    pub(crate) fn wire(&self) -> &[u8] {
+        &self.wire
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.ends.len() / 2
+        self.n as usize
     }
 
-    pub(crate) fn get(&self, i: usize) -> (&str, &str) {
-        let name_end = self.ends[2 * i] as usize;
-        let value_end = self.ends[2 * i + 1] as usize;
-        let name_start = if i == 0 { 0 } else { self.ends[2 * i - 1] as usize + 1 };
-        (&self.buf[name_start..name_end], &self.buf[name_end + 1..value_end])
+    pub(crate) fn iter_bytes(&self) -> LabelBytes<'_> {
+        LabelBytes { wire: &self.wire, pos: 0, left: self.len() }
     }
 
     pub(crate) fn iter(&self) -> Labels<'_> {
-        Labels { set: self, front: 0, back: self.len() }
+        Labels { inner: self.iter_bytes() }
     }
 }
 
 impl Ord for LabelSet {
     fn cmp(&self, other: &Self) -> Ordering {
-        // NUL sorts before every other byte, so this is label-by-label order (name, then
-        // value) unless a value contains NUL; `ends` settles those ties exactly.
-        self.buf.as_bytes().cmp(other.buf.as_bytes()).then_with(|| self.ends.cmp(&other.ends))
+        // Label by label: name, then value; a prefix sorts first.
+        let (mut a, mut b) = (self.iter_bytes(), other.iter_bytes());
+        loop {
+            match (a.next(), b.next()) {
+                (None, None) => return Ordering::Equal,
+                (None, Some(_)) => return Ordering::Less,
+                (Some(_), None) => return Ordering::Greater,
+                (Some(x), Some(y)) => match x.cmp(&y) {
+                    Ordering::Equal => {}
+                    o => return o,
+                },
+            }
+        }
     }
 }
 
 impl PartialOrd for LabelSet {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
+    }
+}
+
+/// Labels as bytes, straight from the wire form.
+#[derive(Debug, Clone)]
+pub(crate) struct LabelBytes<'a> {
+    wire: &'a [u8],
+    pos: usize,
+    left: usize,
+}
+
+impl<'a> Iterator for LabelBytes<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // Always well formed: only `from_sorted` and the converter write it.
+        wire::get_label(self.wire, &mut self.pos)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
     }
 }
 
@@ -215,40 +251,89 @@ impl fmt::Debug for LabelSet {
 /// Iterator over a series' labels as `(name, value)`, sorted by name.
 #[derive(Debug, Clone)]
 pub struct Labels<'a> {
-    set: &'a LabelSet,
-    front: usize,
-    back: usize,
+    inner: LabelBytes<'a>,
 }
 
 impl<'a> Iterator for Labels<'a> {
     type Item = (&'a str, &'a str);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.front >= self.back {
-            return None;
-        }
-        let item = self.set.get(self.front);
-        self.front += 1;
-        Some(item)
+        // The bytes were written from `&str`s, so they are UTF-8.
+        let (k, v) = self.inner.next()?;
+        Some((std::str::from_utf8(k).unwrap_or(""), std::str::from_utf8(v).unwrap_or("")))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.back - self.front;
-        (n, Some(n))
-    }
-}
-
-impl DoubleEndedIterator for Labels<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        if self.front >= self.back {
-            return None;
-        }
-        self.back -= 1;
-        Some(self.set.get(self.back))
+        self.inner.size_hint()
     }
 }
 
 impl ExactSizeIterator for Labels<'_> {}
+
+/// A list that holds its first element inline: most series carry exactly one sample, and this
+/// saves an allocation for each.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Points<T> {
+    Empty,
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> Default for Points<T> {
+    fn default() -> Self {
+        Self::Empty
+    }
+}
+
+impl<T> From<Vec<T>> for Points<T> {
+    fn from(mut v: Vec<T>) -> Self {
+        match v.len() {
+            0 => Self::Empty,
+            1 => v.pop().map_or(Self::Empty, Self::One),
+            _ => Self::Many(v),
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Points<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            Self::Empty => &[],
+            Self::One(x) => std::slice::from_ref(x),
+            Self::Many(v) => v,
+        }
+    }
+}
+
+impl<T> Points<T> {
+    /// The elements as a `Vec`, moving an inline one out.
+    pub(crate) fn make_vec(&mut self) -> &mut Vec<T> {
+        if !matches!(self, Self::Many(_)) {
+            let v = match std::mem::take(self) {
+                Self::One(x) => vec![x],
+                _ => Vec::new(),
+            };
+            *self = Self::Many(v);
+        }
+        match self {
+            Self::Many(v) => v,
+            // Set to Many just above.
+            _ => unreachable!("Points::make_vec: not Many after conversion"),
+        }
+    }
+
+    pub(crate) fn append(&mut self, other: Self) {
+        match other {
+            Self::Empty => {}
+            Self::One(x) if matches!(self, Self::Empty) => *self = Self::One(x),
+            Self::One(x) => self.make_vec().push(x),
+            Self::Many(v) => self.make_vec().extend(v),
+        }
+    }
+}
 
 /// One Prometheus series: its labels (sorted, unique, with `__name__`), its samples or native
 /// histograms in time order, its exemplars, and its family's metadata.
@@ -258,7 +343,7 @@ impl ExactSizeIterator for Labels<'_> {}
 pub struct Series {
     pub(crate) labels: LabelSet,
     pub(crate) metadata: Arc<Metadata>,
-    pub(crate) samples: Vec<Sample>,
+    pub(crate) samples: Points<Sample>,
     pub(crate) histograms: Vec<NativeHistogram>,
     pub(crate) exemplars: Vec<Exemplar>,
 }
@@ -319,7 +404,7 @@ impl Series {
         Ok(Self {
             labels: LabelSet::from_sorted(sorted.iter().copied()),
             metadata: Arc::new(metadata),
-            samples,
+            samples: samples.into(),
             histograms,
             exemplars,
         })
@@ -476,7 +561,7 @@ impl Series {
 /// deltas [..],negative:[..] deltas [..]}`. Exemplars follow as `# exemplar {labels} value ts`.
 impl fmt::Display for Series {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for s in &self.samples {
+        for s in self.samples.iter() {
             self.write_selector(f)?;
             f.write_str(" ")?;
             write_value(f, s.value)?;
@@ -524,16 +609,37 @@ mod tests {
     fn label_set_round_trips_and_orders() {
         let a = LabelSet::from_sorted([("__name__", "a"), ("x", "1")].into_iter());
         assert_eq!(a.iter().collect::<Vec<_>>(), vec![("__name__", "a"), ("x", "1")]);
-        assert_eq!(a.iter().rev().next(), Some(("x", "1")));
+        assert_eq!(a.iter().len(), 2);
         let b = LabelSet::from_sorted([("__name__", "a"), ("x", "10")].into_iter());
         let c = LabelSet::from_sorted([("__name__", "ab")].into_iter());
         let d = LabelSet::from_sorted([("__name__", "a")].into_iter());
         assert!(a < b && b < c && d < a);
-        // A NUL inside a value never makes two different sets equal.
         let e = LabelSet::from_sorted([("a", "x\0b\0y")].into_iter());
         let g = LabelSet::from_sorted([("a", "x"), ("b", "y")].into_iter());
         assert_ne!(e, g);
-        assert_ne!(e.cmp(&g), Ordering::Equal);
+        assert!(g < e);
+        assert_eq!(e.iter().collect::<Vec<_>>(), vec![("a", "x\0b\0y")]);
+        // The wire form is what prost writes for the labels.
+        use prw_proto::prost::Message;
+        let ts = prw_proto::rw1::TimeSeries {
+            labels: a
+                .iter()
+                .map(|(n, v)| prw_proto::rw1::Label { name: n.into(), value: v.into() })
+                .collect(),
+            ..Default::default()
+        };
+        assert_eq!(a.wire(), ts.encode_to_vec().as_slice());
+    }
+
+    #[test]
+    fn long_strings_round_trip() {
+        let long = "x".repeat(100_000);
+        let a =
+            LabelSet::from_sorted([("__name__", long.as_str()), (long.as_str(), "1")].into_iter());
+        assert_eq!(
+            a.iter().collect::<Vec<_>>(),
+            vec![("__name__", long.as_str()), (long.as_str(), "1")]
+        );
     }
 
     #[test]
