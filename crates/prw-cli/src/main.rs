@@ -18,6 +18,7 @@ mod options;
 mod output;
 mod receive;
 mod send;
+mod signals;
 
 use std::process::ExitCode;
 

@@ -8,6 +8,7 @@ use crate::cli::ReceiveArgs;
 use crate::error::CliError;
 use crate::json;
 use crate::output::{Closed, Stdout, Verbosity, describe_problem, note};
+use crate::signals::Interrupt;
 
 /// What all requests added up to, for the line printed when the receiver stops.
 #[derive(Debug, Default)]
@@ -38,6 +39,7 @@ impl Totals {
 }
 
 pub(crate) async fn run(args: &ReceiveArgs, verbosity: Verbosity) -> Result<(), CliError> {
+    let mut interrupt = Interrupt::install()?;
     let mut receiver = Receiver::builder()
         .reject_invalid(args.strict)
         .bind(args.listen)
@@ -51,22 +53,33 @@ pub(crate) async fn run(args: &ReceiveArgs, verbosity: Verbosity) -> Result<(), 
     }
     let mut out = Stdout::new();
     let mut totals = Totals::default();
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    loop {
-        let request = tokio::select! {
-            request = receiver.recv() => request,
-            _ = &mut ctrl_c => None,
-        };
-        let Some(request) = request else { break };
+    let mut show = |request: ReceivedRequest, totals: &mut Totals| -> bool {
         totals.add(&request);
         let printed = if args.json {
             out.line(json::received_json(&request)).and_then(|()| out.flush())
         } else {
             print_request(&mut out, &request, verbosity)
         };
-        if printed.is_err() || args.count.is_some_and(|n| totals.requests >= n) {
+        printed.is_ok() && args.count.is_none_or(|n| totals.requests < n)
+    };
+    loop {
+        let request = tokio::select! {
+            // A request that has arrived is shown before a stop is obeyed.
+            biased;
+            request = receiver.recv() => request,
+            () = interrupt.recv() => None,
+        };
+        let Some(request) = request else { break };
+        if !show(request, &mut totals) {
             break;
+        }
+    }
+    // Requests answered while stopping were accepted: show them too.
+    if args.count.is_none_or(|n| totals.requests < n) {
+        while let Some(request) = receiver.try_recv() {
+            if !show(request, &mut totals) {
+                break;
+            }
         }
     }
     receiver.shutdown().await;

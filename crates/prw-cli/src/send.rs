@@ -16,6 +16,7 @@ use crate::error::CliError;
 use crate::input;
 use crate::options::convert_options;
 use crate::output::Verbosity;
+use crate::signals::Interrupt;
 
 /// Points waiting for the network before `send` stops queueing more: well below the
 /// exporter's queue limit, so that a large file is paced instead of shed.
@@ -70,8 +71,7 @@ pub(crate) async fn run(args: &SendArgs, verbosity: Verbosity) -> Result<(), Cli
         && std::io::stderr().is_terminal()
         && planned.points >= PROGRESS_BAR_POINTS)
         .then(|| progress_bar(planned.points));
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut interrupt = Interrupt::install()?;
     let mut interrupted = false;
     'feed: for rm in metrics {
         loop {
@@ -82,7 +82,7 @@ pub(crate) async fn run(args: &SendArgs, verbosity: Verbosity) -> Result<(), Cli
             }
             tokio::select! {
                 () = tokio::time::sleep(POLL) => {}
-                _ = &mut ctrl_c => { interrupted = true; break 'feed; }
+                () = interrupt.recv() => { interrupted = true; break 'feed; }
             }
         }
         exporter
@@ -98,7 +98,7 @@ pub(crate) async fn run(args: &SendArgs, verbosity: Verbosity) -> Result<(), Cli
         }
         tokio::select! {
             () = tokio::time::sleep(POLL) => {}
-            _ = &mut ctrl_c => interrupted = true,
+            () = interrupt.recv() => interrupted = true,
         }
     }
     let shutdown =
