@@ -501,6 +501,12 @@ impl<'a> Run<'a> {
                 });
             }
         }
+        self.sort_scope_base();
+    }
+
+    /// Sorts `scope_base` by name, keeping the highest-precedence (lowest rank) label of each
+    /// name.
+    fn sort_scope_base(&mut self) {
         let mut base = std::mem::take(&mut self.scope_base);
         {
             let (text, names) = (&self.text, &self.names);
@@ -670,6 +676,7 @@ impl<'a> Run<'a> {
         let base: Vec<BaseLabel<'a>> =
             self.resource_base.iter().copied().filter(|b| b.rank != 2).collect();
         self.scope_base = base;
+        self.sort_scope_base();
         self.merge_point();
         self.build_flat();
         let name = self.conv.target_info_name.clone();
