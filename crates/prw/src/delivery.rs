@@ -53,6 +53,8 @@ pub(crate) struct Delivery {
 }
 
 impl Delivery {
+    /// With the in-memory queue (the exporter calls `start_with_queue`).
+    #[cfg(test)]
     pub(crate) fn start(config: EndpointConfig, runtime: &Handle) -> Delivery {
         Delivery::start_with_queue(config, runtime, None)
     }

@@ -11,6 +11,7 @@ use prw_transport::{
 };
 
 use crate::error::BuildError;
+use crate::persistent_queue::PersistentQueueConfig;
 use crate::protocol::Protocol;
 
 /// A remote-write endpoint and how to reach it.
@@ -37,6 +38,7 @@ pub struct Endpoint {
     /// The first HTTP option set, for the error when a custom transport makes it meaningless.
     http_option: Option<&'static str>,
     pub(crate) protocol: Option<Protocol>,
+    pub(crate) persistent: Option<PersistentQueueConfig>,
 }
 
 impl Endpoint {
@@ -47,6 +49,7 @@ impl Endpoint {
             custom: None,
             http_option: None,
             protocol: None,
+            persistent: None,
         }
     }
 
@@ -76,7 +79,10 @@ impl Endpoint {
     }
 
     pub(crate) fn has_options(&self) -> bool {
-        self.http_option.is_some() || self.custom.is_some() || self.protocol.is_some()
+        self.http_option.is_some()
+            || self.custom.is_some()
+            || self.protocol.is_some()
+            || self.persistent.is_some()
     }
 
     fn http(
@@ -92,6 +98,15 @@ impl Endpoint {
     /// The protocol for this endpoint, instead of the exporter's.
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = Some(protocol);
+        self
+    }
+
+    /// Keep this endpoint's requests in a persistent queue on disk until they are delivered:
+    /// a directory (`"/var/lib/myapp/prw-queue"`), or a
+    /// [`PersistentQueueConfig`] with its bounds and fsync policy. Each endpoint needs its own
+    /// directory. See [`persistent_queue`](crate::persistent_queue) for what it guarantees.
+    pub fn persistent_queue(mut self, queue: impl Into<PersistentQueueConfig>) -> Self {
+        self.persistent = Some(queue.into());
         self
     }
 

@@ -95,6 +95,16 @@ pub enum BuildError {
     /// The exporter's runtime thread could not be started.
     #[error("could not start the exporter's runtime thread: {0}")]
     Runtime(#[source] std::io::Error),
+    /// An endpoint's persistent queue cannot be opened (its settings, its directory in use
+    /// by another process, or the file system); the message says which and how to fix it.
+    #[error("endpoint {url}: {source}")]
+    PersistentQueue {
+        /// The endpoint, without credentials.
+        url: String,
+        /// Why the queue could not be opened.
+        #[source]
+        source: crate::persistent_queue::OpenError,
+    },
     /// No exporter was given to the pipeline.
     #[error(
         "no exporter: call .with_exporter(PrometheusRemoteWriteExporter::builder()...build()?)"

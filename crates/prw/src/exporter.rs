@@ -21,6 +21,7 @@ use crate::delivery::{Delivery, EndpointConfig, RetryPolicy};
 use crate::endpoint::Endpoint;
 use crate::error::BuildError;
 use crate::payload::{Counts, Payload};
+use crate::persistent_queue::{PersistentQueue, PersistentQueueConfig};
 use crate::points;
 use crate::protocol::Protocol;
 use crate::queue::QueueLimits;
@@ -197,6 +198,19 @@ impl PrometheusRemoteWriteExporterBuilder {
         /// HTTP/2 instead of HTTP/1.1. Default: off (as Prometheus).
         http2(enabled: bool)
     );
+
+    /// Durable delivery for the first endpoint: every request is written to this queue on
+    /// disk before it is sent and removed once delivered (or rejected for good), so that an
+    /// outage, a crash or a restart loses nothing within the queue's bounds; what is left is
+    /// sent first at the next start. Give a directory, or a [`PersistentQueueConfig`] to set
+    /// its bounds (default 512 MiB and 2 hours) and fsync policy (default: every request).
+    /// With it, a request is retried for at least the queue's `max_age`. Other endpoints:
+    /// [`Endpoint::persistent_queue`]. Default: off (requests wait in memory, within
+    /// `max_queue_samples` and `max_queue_bytes`).
+    pub fn persistent_queue(mut self, queue: impl Into<PersistentQueueConfig>) -> Self {
+        self.primary = self.primary.persistent_queue(queue);
+        self
+    }
 
     /// An extra header on every request (Python: `headers`). Protocol headers and
     /// `Authorization` are refused.
@@ -411,34 +425,51 @@ impl PrometheusRemoteWriteExporterBuilder {
 
         let mut built = Vec::with_capacity(endpoints.len());
         let mut seen = HashSet::new();
-        for (endpoint, protocol) in endpoints.into_iter().zip(protocols) {
+        for (mut endpoint, protocol) in endpoints.into_iter().zip(protocols) {
+            let persistent = endpoint.persistent.take();
             let (transport, uri) = endpoint.build()?;
             if !seen.insert(uri.to_string()) {
                 return Err(BuildError::DuplicateEndpoint {
                     url: crate::delivery::display_url(&uri),
                 });
             }
-            built.push(EndpointConfig {
-                transport,
-                uri,
-                protocol,
-                fallback: self.fallback,
-                retry: RetryPolicy {
-                    min_backoff: self.min_backoff,
-                    max_backoff: self.max_backoff,
-                    max_retry_after: self.max_retry_after,
-                    max_retry_duration: self.max_retry_duration,
+            let disk = match persistent {
+                Some(config) => Some(PersistentQueue::open(config).map_err(|source| {
+                    BuildError::PersistentQueue { url: crate::delivery::display_url(&uri), source }
+                })?),
+                None => None,
+            };
+            // Data waiting on disk is kept until it is max_age old: retrying gives up no sooner.
+            let max_retry_duration = match (&disk, self.max_retry_duration) {
+                (Some(q), Some(d)) => q.config().get_max_age().map(|age| age.max(d)),
+                (_, d) => d,
+            };
+            built.push((
+                EndpointConfig {
+                    transport,
+                    uri,
+                    protocol,
+                    fallback: self.fallback,
+                    retry: RetryPolicy {
+                        min_backoff: self.min_backoff,
+                        max_backoff: self.max_backoff,
+                        max_retry_after: self.max_retry_after,
+                        max_retry_duration,
+                    },
+                    limits: self.queue,
                 },
-                limits: self.queue,
-            });
+                disk,
+            ));
         }
 
         let runtime = match self.runtime {
             Some(h) => Runtime::borrowed(h),
             None => Runtime::current_or_own().map_err(BuildError::Runtime)?,
         };
-        let endpoints =
-            built.into_iter().map(|c| Arc::new(Delivery::start(c, runtime.handle()))).collect();
+        let endpoints = built
+            .into_iter()
+            .map(|(c, disk)| Arc::new(Delivery::start_with_queue(c, runtime.handle(), disk)))
+            .collect();
         Ok(PrometheusRemoteWriteExporter {
             inner: Arc::new(Inner {
                 converter,

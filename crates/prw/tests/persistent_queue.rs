@@ -326,6 +326,25 @@ fn the_byte_bound_drops_the_oldest_and_counts_them() {
 }
 
 #[test]
+fn a_request_in_flight_is_not_counted_when_its_segment_is_dropped() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut q = PersistentQueue::open(quick(tmp.path())).expect("open");
+    q.append(meta(10), &body(0, 4000)).expect("append");
+    let in_flight = q.front().expect("front").expect("some");
+    let total = 600u64;
+    for i in 1..total {
+        q.append(meta(10), &body(i, 4000)).expect("append");
+    }
+    let stats = q.stats();
+    assert!(stats.dropped_queue_full.requests > 0);
+    // The caller still holds request 0 and will deliver it: it is not counted as dropped.
+    assert_eq!(stats.dropped_queue_full.requests + stats.pending_requests, total - 1);
+    q.ack(in_flight.seq).expect("ack after its segment went");
+    let next = q.front().expect("front").expect("some");
+    assert_eq!(next.body.to_vec(), body(stats.dropped_queue_full.requests + 1, 4000));
+}
+
+#[test]
 fn a_request_larger_than_a_quarter_of_the_bound_is_refused() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut q = PersistentQueue::open(config(tmp.path())).expect("open");

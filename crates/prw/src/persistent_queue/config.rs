@@ -224,6 +224,31 @@ impl PersistentQueueConfig {
     }
 }
 
+impl From<PathBuf> for PersistentQueueConfig {
+    /// A queue in this directory, with the default bounds and fsync policy.
+    fn from(dir: PathBuf) -> Self {
+        Self::new(dir)
+    }
+}
+
+impl From<&Path> for PersistentQueueConfig {
+    fn from(dir: &Path) -> Self {
+        Self::new(dir)
+    }
+}
+
+impl From<&str> for PersistentQueueConfig {
+    fn from(dir: &str) -> Self {
+        Self::new(dir)
+    }
+}
+
+impl From<String> for PersistentQueueConfig {
+    fn from(dir: String) -> Self {
+        Self::new(dir)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

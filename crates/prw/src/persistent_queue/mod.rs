@@ -92,10 +92,12 @@
 //! offset, every flipped byte) and property tests against a model.
 
 mod config;
+mod delivery_queue;
 mod lock;
 mod queue;
 mod record;
 mod segment;
+mod stored;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -106,6 +108,7 @@ pub use config::{
     DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, FsyncPolicy, MIN_MAX_BYTES, ParseFsyncPolicyError,
     PersistentQueueConfig, PersistentQueueConfigError,
 };
+pub(crate) use delivery_queue::{DeliveryQueue, DiskQueue};
 pub use queue::PersistentQueue;
 
 /// The remote-write protocol a request body is encoded in.

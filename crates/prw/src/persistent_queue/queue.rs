@@ -90,6 +90,8 @@ struct Cursor {
 struct Head {
     request: QueuedRequest,
     segment: u64,
+    /// `front` returned it: the caller holds it and will acknowledge it.
+    handed_out: bool,
 }
 
 /// A durable FIFO of encoded remote-write requests in one directory. See the module docs.
@@ -213,7 +215,9 @@ impl PersistentQueue {
 
     /// Appends a request and makes it as durable as the fsync policy says before returning
     /// its sequence number. If the byte bound would be exceeded, the oldest requests are
-    /// dropped first (see `take_dropped`).
+    /// dropped first (see `take_dropped`) — except that a request `front` returned and that
+    /// was not acknowledged yet is not counted: the caller holds it and will deliver it or
+    /// count it itself (acknowledging it then does nothing).
     pub fn append(&mut self, meta: RequestMeta, body: &[u8]) -> Result<u64, AppendError> {
         let len = record::request_record_len(body.len());
         let max = self.config.max_record();
@@ -266,7 +270,11 @@ impl PersistentQueue {
                     .is_ok_and(|waited| waited > age)
             });
             if !too_old {
-                return Ok(Some(head.request.clone()));
+                let request = head.request.clone();
+                if let Some(head) = &mut self.head {
+                    head.handed_out = true;
+                }
+                return Ok(Some(request));
             }
             let seq = head.request.seq;
             self.consume_through(seq, Some(DropReason::TooOld))?;
@@ -290,6 +298,11 @@ impl PersistentQueue {
         self.unsynced = 0;
         self.last_sync = Instant::now();
         Ok(())
+    }
+
+    /// The sequence number of the newest request appended (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq - 1
     }
 
     /// Requests appended and not yet acknowledged or dropped.
@@ -407,13 +420,24 @@ impl PersistentQueue {
         }
     }
 
+    /// What dropping the oldest segment drops: its pending requests, except one `front`
+    /// handed out, which the caller holds and will deliver or count itself.
+    fn dropped_with_front_segment(&self) -> Totals {
+        let seg = &self.segments[0];
+        let mut totals = seg.pending;
+        if let Some(head) = self.head.as_ref().filter(|h| h.handed_out && h.segment == seg.id) {
+            totals.sub(Totals::of(&head.request.meta));
+        }
+        totals
+    }
+
     /// Deletes or drops the oldest segments until `capacity` more bytes fit in the bound.
     fn make_room(&mut self, capacity: u64) -> Result<(), QueueIoError> {
         self.delete_consumed_segments()?;
         // The active segment is never dropped here: with a record at most a quarter of the
         // bound and segments at most 1/16, the active one and a new one always fit.
         while self.disk_bytes + capacity > self.config.max_bytes && self.segments.len() > 1 {
-            let pending = self.segments[0].pending;
+            let pending = self.dropped_with_front_segment();
             self.record_drop(DropReason::QueueFull, pending);
             self.remove_front_segment()?;
         }
@@ -477,7 +501,7 @@ impl PersistentQueue {
             if !expired {
                 break;
             }
-            let pending = seg.pending;
+            let pending = self.dropped_with_front_segment();
             self.record_drop(DropReason::TooOld, pending);
             self.remove_front_segment()?;
         }
@@ -571,6 +595,7 @@ impl PersistentQueue {
                     self.head = Some(Head {
                         request: QueuedRequest { seq, meta, body },
                         segment: segment_id,
+                        handed_out: false,
                     });
                     return Ok(true);
                 }
