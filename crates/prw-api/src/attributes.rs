@@ -36,7 +36,16 @@ const fn fold(a: u64, b: u64) -> u64 {
 }
 
 const fn word8(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7]])
+    u64::from_le_bytes([
+        b[at],
+        b[at + 1],
+        b[at + 2],
+        b[at + 3],
+        b[at + 4],
+        b[at + 5],
+        b[at + 6],
+        b[at + 7],
+    ])
 }
 
 const fn word4(b: &[u8], at: usize) -> u64 {
@@ -508,7 +517,20 @@ mod tests {
         const K: Key = Key::from_static_str("a-much-longer-key-than-sixteen-bytes");
         assert_eq!(K.hash_code(), hash_str("a-much-longer-key-than-sixteen-bytes"));
         let mut seen = std::collections::HashSet::new();
-        for s in ["", "a", "b", "ab", "ba", "abc", "abcd", "abcde", "abcdefgh", "abcdefghi", "x".repeat(17).as_str(), "x".repeat(33).as_str()] {
+        for s in [
+            "",
+            "a",
+            "b",
+            "ab",
+            "ba",
+            "abc",
+            "abcd",
+            "abcde",
+            "abcdefgh",
+            "abcdefghi",
+            "x".repeat(17).as_str(),
+            "x".repeat(33).as_str(),
+        ] {
             assert!(seen.insert(hash_str(s)), "{s}");
         }
     }

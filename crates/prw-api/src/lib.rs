@@ -53,7 +53,7 @@ mod meter;
 pub mod name;
 pub mod noop;
 
-pub use attributes::{hash_str, Array, Key, KeyValue, StringValue, Value};
+pub use attributes::{Array, Key, KeyValue, StringValue, Value, hash_str};
 pub use instruments::{
     BoundCounter, BoundGauge, BoundHistogram, BoundSyncInstrument, BoundUpDownCounter, Callback,
     CallbackError, Counter, Gauge, Histogram, InstrumentKind, Number, ObservableCounter,

@@ -15,18 +15,30 @@
 //! - `collect/{10000,100000}`: one counter with that many series (cardinality limit raised
 //!   on both sides), collected by `force_flush` through a periodic reader into an exporter
 //!   that drops the data.
+#![allow(clippy::unwrap_used)] // tests and benches: a failure should stop them
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry::metrics::MeterProvider as _;
 use prw_api::MeterProvider as _;
 
-const METHODS: [&str; 10] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT", "PURGE"];
-const ROUTES: [&str; 10] =
-    ["/", "/login", "/logout", "/cart", "/checkout", "/items", "/items/:id", "/search", "/users", "/users/:id"];
+const METHODS: [&str; 10] =
+    ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT", "PURGE"];
+const ROUTES: [&str; 10] = [
+    "/",
+    "/login",
+    "/logout",
+    "/cart",
+    "/checkout",
+    "/items",
+    "/items/:id",
+    "/search",
+    "/users",
+    "/users/:id",
+];
 
 fn prw_sets() -> Vec<[prw_api::KeyValue; 3]> {
     (0..1000)
@@ -234,7 +246,9 @@ fn single_thread(c: &mut Criterion<ProcessCpuTime>) {
     let bound = pc.bind(&ps[3]);
     let fixed = os[3].clone();
     g.bench_function("prw", |b| b.iter(|| bound.add(black_box(1))));
-    g.bench_function("otel_cached_instrument_prebuilt_attrs", |b| b.iter(|| oc.add(black_box(1), &fixed)));
+    g.bench_function("otel_cached_instrument_prebuilt_attrs", |b| {
+        b.iter(|| oc.add(black_box(1), &fixed))
+    });
     g.finish();
 }
 
@@ -293,19 +307,29 @@ fn collect(c: &mut Criterion<ProcessCpuTime>) {
         let oc = otel.meter("bench").u64_counter("series").build();
         for k in 0..n as i64 {
             let (a, b, d) = (k % 100, (k / 100) % 100, k / 10_000);
-            pc.add(1, &[
-                prw_api::KeyValue::new("a", a),
-                prw_api::KeyValue::new("b", b),
-                prw_api::KeyValue::new("c", d),
-            ]);
-            oc.add(1, &[
-                opentelemetry::KeyValue::new("a", a),
-                opentelemetry::KeyValue::new("b", b),
-                opentelemetry::KeyValue::new("c", d),
-            ]);
+            pc.add(
+                1,
+                &[
+                    prw_api::KeyValue::new("a", a),
+                    prw_api::KeyValue::new("b", b),
+                    prw_api::KeyValue::new("c", d),
+                ],
+            );
+            oc.add(
+                1,
+                &[
+                    opentelemetry::KeyValue::new("a", a),
+                    opentelemetry::KeyValue::new("b", b),
+                    opentelemetry::KeyValue::new("c", d),
+                ],
+            );
         }
-        g.bench_with_input(BenchmarkId::new("prw", n), &n, |b, _| b.iter(|| prw.force_flush().unwrap()));
-        g.bench_with_input(BenchmarkId::new("otel", n), &n, |b, _| b.iter(|| otel.force_flush().unwrap()));
+        g.bench_with_input(BenchmarkId::new("prw", n), &n, |b, _| {
+            b.iter(|| prw.force_flush().unwrap())
+        });
+        g.bench_with_input(BenchmarkId::new("otel", n), &n, |b, _| {
+            b.iter(|| otel.force_flush().unwrap())
+        });
     }
     g.finish();
 }

@@ -1,4 +1,5 @@
 //! Times the hot path outside criterion (quick check while tuning).
+#![allow(clippy::unwrap_used)] // tests and benches: a failure should stop them
 use prw_api::{KeyValue, MeterProvider};
 use std::time::Instant;
 
@@ -9,8 +10,14 @@ fn main() {
     let sets: Vec<[KeyValue; 3]> = (0..1000)
         .map(|i| {
             [
-                KeyValue::new("method", ["GET", "POST", "PUT", "DELETE", "A", "B", "C", "D", "E", "F"][i % 10]),
-                KeyValue::new("route", ["/", "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h", "/i"][(i / 10) % 10]),
+                KeyValue::new(
+                    "method",
+                    ["GET", "POST", "PUT", "DELETE", "A", "B", "C", "D", "E", "F"][i % 10],
+                ),
+                KeyValue::new(
+                    "route",
+                    ["/", "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h", "/i"][(i / 10) % 10],
+                ),
                 KeyValue::new("status", 200 + (i / 100) as i64),
             ]
         })
@@ -38,7 +45,9 @@ fn main() {
     }
     println!("no attrs: {:.1} ns/add", t.elapsed().as_nanos() as f64 / n as f64);
     let rm = reader.collect().unwrap();
-    if let Some(prw_proto::otlp::metrics::metric::Data::Sum(s)) = &rm.scope_metrics[0].metrics[0].data {
+    if let Some(prw_proto::otlp::metrics::metric::Data::Sum(s)) =
+        &rm.scope_metrics[0].metrics[0].data
+    {
         println!("series: {}", s.data_points.len());
     }
 }

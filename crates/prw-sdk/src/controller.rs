@@ -239,7 +239,10 @@ impl Inner {
                     reply.set(exported.and(flushed));
                 }
                 Some(Command::Shutdown(reply, deadline)) => {
-                    let exported = self.collect_and_export(&collector, deadline);
+                    // Each step gets the export timeout, within the caller's deadline.
+                    let step = |now: Instant| deadline.min(now + self.timeout);
+                    let exported = self.collect_and_export(&collector, step(Instant::now()));
+                    let deadline = step(Instant::now());
                     let left = deadline.saturating_duration_since(Instant::now());
                     let stopped = self.drive(
                         move |e| Box::pin(async move { e.shutdown(left).await }),

@@ -121,10 +121,13 @@ impl SdkMeterProviderBuilder {
     }
 }
 
+/// A meter's identity: scope name, version and schema URL.
+type ScopeKey = (String, Option<String>, Option<String>);
+
 struct Inner {
     pipelines: Arc<[Arc<Pipeline>]>,
     readers: Vec<Box<dyn MetricReader>>,
-    meters: Mutex<HashMap<(String, Option<String>, Option<String>), Meter>>,
+    meters: Mutex<HashMap<ScopeKey, Meter>>,
     shut: AtomicBool,
     stats: Arc<Stats>,
     resource: Resource,

@@ -123,9 +123,9 @@ pub(crate) fn same_str(a: &str, b: &str) -> bool {
     if a.as_ptr() == b.as_ptr() {
         return true;
     }
-    if len >= 8 && len <= 16 {
+    if (8..=16).contains(&len) {
         word8(a) == word8(b) && word8(&a[len - 8..]) == word8(&b[len - 8..])
-    } else if len >= 4 && len < 8 {
+    } else if (4..8).contains(&len) {
         word4(a) == word4(b) && word4(&a[len - 4..]) == word4(&b[len - 4..])
     } else {
         a == b
@@ -305,8 +305,16 @@ mod distribution {
         let mut low = std::collections::HashSet::new();
         for i in 0..1000i64 {
             let set = [
-                KeyValue::new("method", ["GET", "POST", "PUT", "DELETE", "A", "B", "C", "D", "E", "F"][(i % 10) as usize]),
-                KeyValue::new("route", ["/", "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h", "/i"][((i / 10) % 10) as usize]),
+                KeyValue::new(
+                    "method",
+                    ["GET", "POST", "PUT", "DELETE", "A", "B", "C", "D", "E", "F"]
+                        [(i % 10) as usize],
+                ),
+                KeyValue::new(
+                    "route",
+                    ["/", "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h", "/i"]
+                        [((i / 10) % 10) as usize],
+                ),
                 KeyValue::new("status", 200 + i / 100),
             ];
             let h = hash_set(&set, &f);
@@ -321,13 +329,23 @@ mod distribution {
 mod timing {
     use super::*;
     fn cpu() -> u64 {
-        std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split_whitespace().next().unwrap().parse().unwrap()
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
     }
     #[test]
     #[ignore]
     fn time_parts() {
         let f = KeyFilter::default();
-        let set = [KeyValue::new("method", "GET"), KeyValue::new("route", "/users"), KeyValue::new("status", 200)];
+        let set = [
+            KeyValue::new("method", "GET"),
+            KeyValue::new("route", "/users"),
+            KeyValue::new("status", 200),
+        ];
         let norm = normalize(&set, &f);
         let n = 20_000_000;
         let t = cpu();

@@ -119,7 +119,7 @@ impl Num for f64 {
     }
     /// NaN counts as negative: a counter must not take it.
     fn is_negative(self) -> bool {
-        !(self >= 0.0)
+        self.is_nan() || self < 0.0
     }
     fn is_finite(self) -> bool {
         f64::is_finite(self)

@@ -173,7 +173,8 @@ impl Pipeline {
 
     pub(crate) fn collect(&self) -> ResourceMetrics {
         // Copy the stream list out so that a callback creating an instrument cannot deadlock.
-        let scopes: Vec<(PScope, String, Vec<Arc<dyn Collect>>)> = self
+        type Snapshot = (PScope, String, Vec<Arc<dyn Collect>>);
+        let scopes: Vec<Snapshot> = self
             .scopes
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -315,7 +315,7 @@ impl<T: Num> Collect for AsyncStream<T> {
                 current.insert(attrs, value);
             } else {
                 self.stats.overflowed.fetch_add(1, Ordering::Relaxed);
-                let slot = current.entry(overflow_key.clone()).or_insert_with(T::default);
+                let slot = current.entry(overflow_key.clone()).or_default();
                 *slot = match self.agg {
                     AsyncAgg::Sum { .. } => slot.add(value),
                     AsyncAgg::LastValue => value,

@@ -270,7 +270,8 @@ impl<C> FreeShard<C> {
             if g + 1 >= GENERATIONS {
                 return false;
             }
-            let bigger: Box<[FreeSlot<C>]> = (0..slots.len() * 2).map(|_| FreeSlot::empty()).collect();
+            let bigger: Box<[FreeSlot<C>]> =
+                (0..slots.len() * 2).map(|_| FreeSlot::empty()).collect();
             for slot in slots.iter() {
                 let h = slot.hash.load(Ordering::Relaxed);
                 if let (true, Some(s)) = (h != 0, slot.series.get()) {
@@ -549,7 +550,8 @@ mod tests {
     #[test]
     fn both_indexes_find_every_series_through_growth() {
         for evicting in [false, true] {
-            let m = ValueMap::new(100_000, KeyFilter::default(), "x".into(), Arc::default(), evicting);
+            let m =
+                ValueMap::new(100_000, KeyFilter::default(), "x".into(), Arc::default(), evicting);
             for round in 0..3 {
                 for i in 0..5000i64 {
                     let mut s = set(i);
@@ -585,7 +587,8 @@ mod tests {
     #[test]
     fn concurrent_inserts_and_lookups_lose_nothing() {
         for evicting in [false, true] {
-            let m = ValueMap::new(100_000, KeyFilter::default(), "x".into(), Arc::default(), evicting);
+            let m =
+                ValueMap::new(100_000, KeyFilter::default(), "x".into(), Arc::default(), evicting);
             std::thread::scope(|s| {
                 for t in 0..4i64 {
                     let m = &m;
