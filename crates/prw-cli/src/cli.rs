@@ -19,11 +19,11 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "prw", version, after_help = EXIT_CODES, propagate_version = true)]
 pub(crate) struct Cli {
-    /// More detail on stderr: -v for progress and retries, -vv for every request, -vvv for
-    /// everything. RUST_LOG overrides it.
+    /// More detail on stderr: -v for what was read and done, -vv for debug logs (every
+    /// request), -vvv for everything. RUST_LOG overrides it.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub(crate) verbose: u8,
-    /// Only errors on stderr: no summary, no progress bar, no warnings.
+    /// Only errors: no summary, no progress bar, no warnings.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
     #[command(subcommand)]

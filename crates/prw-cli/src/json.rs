@@ -358,7 +358,16 @@ pub(crate) fn received_json(request: &ReceivedRequest) -> Value {
                 .headers
                 .get_all(name)
                 .iter()
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .map(|v| {
+                    let text = String::from_utf8_lossy(v.as_bytes());
+                    if v.is_sensitive() {
+                        // Show the scheme (Basic, Bearer), never the credentials.
+                        let scheme = text.split_whitespace().next().unwrap_or_default();
+                        format!("{scheme} <redacted>")
+                    } else {
+                        text.into_owned()
+                    }
+                })
                 .collect();
             (name.as_str().to_owned(), json!(values.join(", ")))
         })

@@ -206,3 +206,42 @@ fn a_rejected_send_exits_1() {
     let out = receive.interrupt();
     assert!(out.stdout.contains("# error [out-of-order]"), "{}", out.stdout);
 }
+
+#[test]
+fn headers_tokens_and_proxies_reach_the_receiver() {
+    prw_integration::require!(prw_integration::TinyProxy);
+    let proxy = prw_integration::TinyProxy::builder().start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cr3t-token\n").unwrap();
+    let receive = Receive::start(&["--json", "--count", "1"]);
+    let sent = run([
+        "send",
+        "--endpoint",
+        &receive.endpoint(),
+        "--proxy",
+        &proxy.url(),
+        "--header",
+        "X-Scope-OrgID=tenant-1",
+        "--bearer-token-file",
+        token.to_str().unwrap(),
+        fixture("single-request.json").to_str().unwrap(),
+    ]);
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+    let received = receive.wait();
+    let request: serde_json::Value = serde_json::from_str(received.stdout.trim()).unwrap();
+    assert_eq!(request["headers"]["x-scope-orgid"], "tenant-1");
+    // the receiver shows that a token came, never the token
+    assert_eq!(request["headers"]["authorization"], "Bearer <redacted>");
+    assert!(!received.stdout.contains("s3cr3t"), "{}", received.stdout);
+    assert!(
+        proxy.requests().iter().any(|r| r.starts_with(&format!("POST http://{}/api/v1/write", receive_addr(&request)))),
+        "the request went through the proxy: {:?}",
+        proxy.requests()
+    );
+}
+
+/// The receiver's address as the request's `Host` header names it.
+fn receive_addr(request: &serde_json::Value) -> String {
+    request["headers"]["host"].as_str().unwrap().to_owned()
+}

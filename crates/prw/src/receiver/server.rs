@@ -430,7 +430,7 @@ pub(crate) fn process(
         received_at: SystemTime::now(),
         method: parts.method.clone(),
         path: parts.uri.path_and_query().map_or_else(|| "/".to_owned(), |p| p.to_string()),
-        headers: parts.headers.clone(),
+        headers: guarded_headers(&parts.headers),
         version: None,
         body_len: body.as_ref().map_or(0, Bytes::len),
         decoded_len: None,
@@ -478,6 +478,19 @@ pub(crate) fn process(
     };
     decide(&mut received, version, options);
     received
+}
+
+/// The request headers, credentials marked sensitive so that `Debug` never shows them.
+fn guarded_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    let mut headers = headers.clone();
+    for name in [http::header::AUTHORIZATION, http::header::PROXY_AUTHORIZATION] {
+        if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
+            for value in entry.iter_mut() {
+                value.set_sensitive(true);
+            }
+        }
+    }
+    headers
 }
 
 /// Chooses status, body and the RW 2.0 written counts for a decoded request.
@@ -774,6 +787,18 @@ mod tests {
             assert!(!r.response.body.is_empty());
             assert!(r.series.is_empty());
         }
+    }
+
+    #[test]
+    fn credentials_never_show_in_debug() {
+        let tracker = Mutex::new(OrderTracker::default());
+        let mut p = parts(V1_TYPE, "0.1.0");
+        p.headers.insert("authorization", HeaderValue::from_static("Bearer s3cr3t-token"));
+        let r = process(1, peer(), &p, Ok(snappy(&rw1::WriteRequest::default())), options(false), &tracker);
+        assert!(!format!("{r:?}").contains("s3cr3t"));
+        // the value is still there for who asks for it
+        assert_eq!(r.header("authorization"), Some("Bearer s3cr3t-token"));
+        assert!(r.headers["authorization"].is_sensitive());
     }
 
     #[test]
