@@ -794,7 +794,14 @@ mod tests {
         let tracker = Mutex::new(OrderTracker::default());
         let mut p = parts(V1_TYPE, "0.1.0");
         p.headers.insert("authorization", HeaderValue::from_static("Bearer s3cr3t-token"));
-        let r = process(1, peer(), &p, Ok(snappy(&rw1::WriteRequest::default())), options(false), &tracker);
+        let r = process(
+            1,
+            peer(),
+            &p,
+            Ok(snappy(&rw1::WriteRequest::default())),
+            options(false),
+            &tracker,
+        );
         assert!(!format!("{r:?}").contains("s3cr3t"));
         // the value is still there for who asks for it
         assert_eq!(r.header("authorization"), Some("Bearer s3cr3t-token"));
