@@ -59,6 +59,22 @@ pub(crate) struct Args {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
 
+    /// Keep requests in a persistent queue in this directory until they are delivered, so
+    /// that an outage, a crash or a restart loses nothing (what is left is sent first at the
+    /// next start). One directory per running app.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) queue_dir: Option<std::path::PathBuf>,
+
+    /// The persistent queue's bound on disk, in bytes (default 512 MiB); the oldest requests
+    /// are dropped and counted beyond it.
+    #[arg(long, value_name = "BYTES", requires = "queue_dir")]
+    pub(crate) queue_max_bytes: Option<u64>,
+
+    /// When the persistent queue fsyncs: always (default), never, every=N or
+    /// interval=DURATION (e.g. interval=1s).
+    #[arg(long, value_name = "POLICY", requires = "queue_dir")]
+    pub(crate) queue_fsync: Option<prw::persistent_queue::FsyncPolicy>,
+
     /// service.name, which becomes the job label.
     #[arg(long, default_value = "sample_app")]
     pub(crate) service_name: String,
@@ -149,6 +165,24 @@ mod tests {
         assert_eq!(a.protocol, prw::Protocol::Auto);
         assert!(
             Args::try_parse_from(["sample_app", "--basic-auth", "u:p", "--bearer-token", "t"])
+                .is_err()
+        );
+        let a = Args::try_parse_from([
+            "sample_app",
+            "--queue-dir",
+            "/var/lib/sample_app/queue",
+            "--queue-max-bytes",
+            "67108864",
+            "--queue-fsync",
+            "every=10",
+        ])
+        .unwrap();
+        assert_eq!(a.queue_dir, Some("/var/lib/sample_app/queue".into()));
+        assert_eq!(a.queue_max_bytes, Some(64 << 20));
+        assert_eq!(a.queue_fsync, Some(prw::persistent_queue::FsyncPolicy::EveryRequests(10)));
+        assert!(Args::try_parse_from(["sample_app", "--queue-fsync", "always"]).is_err());
+        assert!(
+            Args::try_parse_from(["sample_app", "--queue-dir", "q", "--queue-fsync", "sometimes"])
                 .is_err()
         );
     }

@@ -76,6 +76,16 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if args.insecure_skip_verify {
         builder = builder.insecure_skip_verify(true);
     }
+    if let Some(dir) = args.queue_dir {
+        let mut queue = prw::persistent_queue::PersistentQueueConfig::new(dir);
+        if let Some(bytes) = args.queue_max_bytes {
+            queue = queue.max_bytes(bytes);
+        }
+        if let Some(policy) = args.queue_fsync {
+            queue = queue.fsync(policy);
+        }
+        builder = builder.persistent_queue(queue);
+    }
     let exporter = builder.build()?;
     let stats_view = exporter.clone();
 
