@@ -114,7 +114,9 @@ fn pow2(e: i64) -> f64 {
 mod tests {
     use super::*;
 
-    fn layout(counts: &[u64], offset: i32, sd: i32) -> (Vec<(i32, u32)>, Vec<i64>) {
+    type Spans = Vec<(i32, u32)>;
+
+    fn layout(counts: &[u64], offset: i32, sd: i32) -> (Spans, Vec<i64>) {
         let (s, d) = buckets_layout(counts, offset, sd).unwrap();
         (s.iter().map(|s| (s.offset, s.length)).collect(), d)
     }
@@ -153,7 +155,7 @@ mod tests {
         // 16 buckets of 1 starting at offset -8; every scale-down from 0 to 4 merges 2^sd
         // buckets, so the counts per native bucket are 2^sd (fewer at the edges).
         let counts = [1u64; 16];
-        let want: [(i32, Vec<(i32, u32)>, Vec<i64>); 5] = [
+        let want: [(i32, Spans, Vec<i64>); 5] = [
             (0, vec![(-7, 16)], {
                 let mut d = vec![1];
                 d.extend([0; 15]);

@@ -273,17 +273,12 @@ impl ExactSizeIterator for Labels<'_> {}
 
 /// A list that holds its first element inline: most series carry exactly one sample, and this
 /// saves an allocation for each.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) enum Points<T> {
+    #[default]
     Empty,
     One(T),
     Many(Vec<T>),
-}
-
-impl<T> Default for Points<T> {
-    fn default() -> Self {
-        Self::Empty
-    }
 }
 
 impl<T> From<Vec<T>> for Points<T> {
