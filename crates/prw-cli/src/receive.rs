@@ -45,12 +45,11 @@ pub(crate) async fn run(args: &ReceiveArgs, verbosity: Verbosity) -> Result<(), 
         .bind(args.listen)
         .await
         .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", args.listen)))?;
-    if verbosity.notes() {
-        note(format!(
-            "listening on http://{}/api/v1/write (any path works); Ctrl-C stops",
-            receiver.local_addr()
-        ));
-    }
+    // Even with -q: with port 0 this is the only way to learn where to send.
+    note(format!(
+        "listening on http://{}/api/v1/write (any path works); Ctrl-C stops",
+        receiver.local_addr()
+    ));
     let mut out = Stdout::new();
     let mut totals = Totals::default();
     let mut show = |request: ReceivedRequest, totals: &mut Totals| -> bool {
