@@ -35,19 +35,22 @@ fn metadata_len(m: &Metadata) -> usize {
 }
 
 impl SeriesBatch {
+    /// A batch of `series[range]` and `metadata[metadata_range]`; `sizes` are the series'
+    /// RW 1.0 encoded lengths (computed once by [`cut`]), or `None` to compute them.
     fn new(
         series: &Arc<[Series]>,
         range: Range<usize>,
         metadata: &Arc<[Metadata]>,
         metadata_range: Range<usize>,
+        sizes: Option<&[usize]>,
     ) -> SeriesBatch {
         let mut counts = Counts::default();
         let mut size = 0;
-        for s in &series[range.clone()] {
+        for (i, s) in series[range.clone()].iter().enumerate() {
             counts.samples += s.sample_count() as u64;
             counts.histograms += s.histogram_count() as u64;
             counts.exemplars += s.exemplar_count() as u64;
-            size += s.encoded_len_rw1();
+            size += sizes.map_or_else(|| s.encoded_len_rw1(), |z| z[i]);
         }
         size += metadata[metadata_range.clone()].iter().map(metadata_len).sum::<usize>();
         SeriesBatch {
@@ -105,12 +108,14 @@ impl Payload for SeriesBatch {
             self.range.start..s,
             &self.metadata,
             self.metadata_range.start..m,
+            None,
         );
         let second = SeriesBatch::new(
             &self.series,
             s..self.range.end,
             &self.metadata,
             m..self.metadata_range.end,
+            None,
         );
         Some((Arc::new(first), Arc::new(second)))
     }
@@ -125,15 +130,20 @@ pub(crate) fn cut(
 ) -> Vec<SeriesBatch> {
     let series: Arc<[Series]> = series.into();
     let metadata: Arc<[Metadata]> = metadata.into();
+    let sizes: Vec<usize> = series.iter().map(Series::encoded_len_rw1).collect();
     let max_series = limits.max_series.max(1);
     let mut batches = Vec::new();
     let (mut m0, mut s0) = (0, 0);
     let (mut count, mut bytes) = (0usize, 0usize);
-    let items = metadata.iter().map(metadata_len).chain(series.iter().map(Series::encoded_len_rw1));
+    let items = metadata.iter().map(metadata_len).chain(sizes.iter().copied());
+    let batch = |m: Range<usize>, s: Range<usize>| {
+        let z = &sizes[s.clone()];
+        SeriesBatch::new(&series, s, &metadata, m, Some(z))
+    };
     for (i, len) in items.enumerate() {
         if count > 0 && (count == max_series || bytes + len >= limits.max_bytes) {
             let (m1, s1) = split_index(i, metadata.len());
-            batches.push(SeriesBatch::new(&series, s0..s1, &metadata, m0..m1));
+            batches.push(batch(m0..m1, s0..s1));
             (m0, s0) = (m1, s1);
             (count, bytes) = (0, 0);
         }
@@ -141,7 +151,7 @@ pub(crate) fn cut(
         bytes += len;
     }
     if count > 0 {
-        batches.push(SeriesBatch::new(&series, s0..series.len(), &metadata, m0..metadata.len()));
+        batches.push(batch(m0..metadata.len(), s0..series.len()));
     }
     batches
 }

@@ -1,0 +1,59 @@
+//! Measures the whole export path: collect → convert → encode → compress → send, for `n`
+//! series, against a remote-write endpoint (see `benches/export-vs-python.sh`).
+//!
+//! ```console
+//! $ cargo run --release -p prw --example export_throughput -- http://127.0.0.1:40123/api/v1/write 100000 5
+//! ```
+
+#[path = "support/workload.rs"]
+mod workload;
+
+use std::time::{Duration, Instant};
+
+use prw::Protocol;
+use prw::sdk::MetricExporter as _;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let url = args.next().unwrap_or_else(|| "http://127.0.0.1:9201/api/v1/write".to_owned());
+    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let protocol: Protocol = args.next().and_then(|s| s.parse().ok()).unwrap_or(Protocol::V1);
+
+    let w = workload::Workload::new(n);
+    let exporter = workload::exporter(&url, protocol);
+    let mut times = Vec::with_capacity(rounds);
+    for round in 0..=rounds {
+        w.record();
+        let t0 = Instant::now();
+        let collected = w.reader.collect().expect("collect");
+        exporter.enqueue(collected).expect("enqueue");
+        prw::sdk::block_on_timeout(
+            exporter.force_flush(),
+            Instant::now() + Duration::from_secs(120),
+        )
+        .expect("flush in time")
+        .expect("delivered");
+        let dt = t0.elapsed();
+        if round > 0 {
+            // round 0 warms up connections and allocations
+            times.push(dt);
+        }
+    }
+    let stats = &exporter.stats()[0];
+    assert_eq!(stats.dropped_total(), prw::Counts::default(), "{stats:?}");
+    times.sort();
+    let best = times[0];
+    let median = times[times.len() / 2];
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    println!(
+        "prw ({protocol}): {n} series x {rounds} rounds; median {:.1} ms = {:.0} series/s; best {:.1} ms = {:.0} series/s; {} requests, {} bytes sent",
+        median.as_secs_f64() * 1e3,
+        rate(median),
+        best.as_secs_f64() * 1e3,
+        rate(best),
+        stats.requests_sent,
+        stats.bytes_sent
+    );
+    println!("series_per_second={:.0}", rate(median));
+}
