@@ -141,6 +141,29 @@ fn resolve<'x>(text: &'x str, names: &'x str, s: S<'x>) -> &'x str {
 /// How many attribute keys' label names are remembered.
 const KEY_CACHE: usize = 32;
 
+/// Whether two strings are the same stored string (not just equal text).
+fn same(a: S<'_>, b: S<'_>) -> bool {
+    match (a, b) {
+        (S::In(x), S::In(y)) => std::ptr::eq(x, y),
+        (S::T(a0, a1), S::T(b0, b1)) | (S::N(a0, a1), S::N(b0, b1)) => a0 == b0 && a1 == b1,
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Base(usize),
+    Attr(usize),
+}
+
+/// How a point's labels were assembled from the scope base and its attributes.
+struct Plan<'a> {
+    /// The attributes' label names, in input order.
+    names: Vec<S<'a>>,
+    /// The point's labels in order.
+    slots: Vec<Slot>,
+}
+
 /// A label from the resource or scope, merged with the point's attributes: `overrides` ones
 /// (job, instance, scope labels) replace attributes of the same name, the others (promoted
 /// resource attributes, external labels) are added only where the attributes lack the name.
@@ -180,6 +203,8 @@ struct Run<'a> {
     resource_base: Vec<BaseLabel<'a>>,
     scope_base: Vec<BaseLabel<'a>>,
     /// The current point's labels in [`LabelSet`] layout, and the end of each string.
+    /// How the last point's labels were assembled (reset when the scope base changes).
+    plan: Option<Plan<'a>>,
     /// Ranges of `series`, each sorted (one per metric).
     chunks: Vec<(usize, usize)>,
     names: String,
@@ -263,6 +288,7 @@ impl<'a> Run<'a> {
             resource_base: Vec::new(),
             scope_base: Vec::new(),
             resource_max_ts: 0,
+            plan: None,
             chunks: Vec::new(),
             names: String::new(),
             key_cache: Vec::with_capacity(KEY_CACHE),
@@ -507,6 +533,7 @@ impl<'a> Run<'a> {
     /// Sorts `scope_base` by name, keeping the highest-precedence (lowest rank) label of each
     /// name.
     fn sort_scope_base(&mut self) {
+        self.plan = None;
         let mut base = std::mem::take(&mut self.scope_base);
         {
             let (text, names) = (&self.text, &self.names);
@@ -827,13 +854,64 @@ impl<'a> Run<'a> {
             self.report.add(&ctx.otlp_name, DropReason::MissingTimestamp, 1);
             return None;
         }
-        if let Err(key) = self.collect_attrs(attrs, None, false, |_| false) {
-            self.report.add(&ctx.otlp_name, DropReason::InvalidLabelName(key.to_string()), 1);
-            return None;
+        self.cands.clear();
+        for kv in attrs {
+            if let Err(key) = self.add_cand(kv, None) {
+                self.report.add(&ctx.otlp_name, DropReason::InvalidLabelName(key.to_string()), 1);
+                return None;
+            }
         }
-        self.merge_point();
+        if !self.apply_plan() {
+            let cands: Vec<S<'a>> = self.cands.iter().map(|c| c.name).collect();
+            let values: Vec<S<'a>> = self.cands.iter().map(|c| c.value).collect();
+            self.merge_cands();
+            self.merge_point();
+            self.record_plan(cands, &values);
+        }
         self.build_flat();
         Some(ms(time_ns))
+    }
+
+    /// Builds `self.point` from the cached plan if this point's attribute names are the
+    /// previous point's (the usual case within a metric); false if there is no such plan.
+    fn apply_plan(&mut self) -> bool {
+        let Some(plan) = &self.plan else { return false };
+        if plan.names.len() != self.cands.len()
+            || !plan.names.iter().zip(&self.cands).all(|(a, c)| same(*a, c.name))
+        {
+            return false;
+        }
+        self.point.clear();
+        for slot in &plan.slots {
+            self.point.push(match *slot {
+                Slot::Base(j) => (self.scope_base[j].name, self.scope_base[j].value),
+                Slot::Attr(i) => (self.cands[i].name, self.cands[i].value),
+            });
+        }
+        true
+    }
+
+    /// Notes where each of `self.point`'s labels came from, so the next point with the same
+    /// attribute names can skip sorting and merging. No plan when attribute names collided
+    /// (their values were joined).
+    fn record_plan(&mut self, names: Vec<S<'a>>, values: &[S<'a>]) {
+        let mut slots = Vec::with_capacity(self.point.len());
+        for &(name, value) in &self.point {
+            let slot = if let Some(j) =
+                self.scope_base.iter().position(|b| same(b.name, name) && same(b.value, value))
+            {
+                Slot::Base(j)
+            } else if let Some(i) =
+                (0..names.len()).find(|&i| same(names[i], name) && same(values[i], value))
+            {
+                Slot::Attr(i)
+            } else {
+                self.plan = None;
+                return;
+            };
+            slots.push(slot);
+        }
+        self.plan = Some(Plan { names, slots });
     }
 
     fn number_point(

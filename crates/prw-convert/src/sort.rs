@@ -122,9 +122,11 @@ pub(crate) fn sort_series(series: Vec<Series>) -> Vec<Series> {
     let total: usize = series.iter().map(|s| s.labels.wire().len()).sum();
     let mut arena: Vec<u8> = Vec::with_capacity(total);
     let mut spans: Vec<(usize, usize)> = Vec::with_capacity(series.len());
+    let mut nul = false;
     for s in &series {
         let start = arena.len();
         for (k, v) in s.labels.iter_bytes() {
+            nul |= k.contains(&0) || v.contains(&0);
             arena.extend_from_slice(k);
             arena.push(0);
             arena.extend_from_slice(v);
@@ -136,7 +138,7 @@ pub(crate) fn sort_series(series: Vec<Series>) -> Vec<Series> {
     msd_sort(&mut items, &bufs);
     // Equal arena strings can still be different label sets when a string contains NUL: order
     // those runs by the exact comparison so that equal sets end up next to each other.
-    let mut i = 0;
+    let mut i = if nul { 0 } else { items.len() };
     while i < items.len() {
         let mut j = i + 1;
         let bi = bufs[items[i].1 as usize];

@@ -1094,3 +1094,29 @@ fn rw2_symbols() {
     check_encodings(&out.series[1..2], &[]);
     check_encodings(&[], &[]);
 }
+
+#[test]
+fn nul_inside_values_never_merges_different_series() {
+    // Both label sets lay out as the same bytes when NUL separates strings; they must stay
+    // two series, and the repeated one must still merge.
+    let at = |attrs, ms: u64| {
+        let mut p = point(attrs, NV::AsInt(ms as i64));
+        p.time_unix_nano = ms * 1_000_000;
+        p
+    };
+    let mut points =
+        vec![at(vec![s("a", "x\0b\0y")], 1000), at(vec![s("a", "x"), s("b", "y")], 1000)];
+    // Enough points for the sort's non-trivial path too.
+    points.extend((0..20).map(|i| at(vec![s("a", "x\0b\0y")], 2000 + i)));
+    points.extend((0..20).map(|i| at(vec![s("a", "x"), s("b", "y")], 2000 + i)));
+    let out = convert(no_extras(), &one(vec![gauge("m", "", points)]));
+    assert_eq!(
+        label_sets(&out),
+        vec![
+            pairs(&[("__name__", "m"), ("a", "x"), ("b", "y")]),
+            pairs(&[("__name__", "m"), ("a", "x\0b\0y")])
+        ]
+    );
+    assert_eq!(out.series[0].sample_count(), 21);
+    assert_eq!(out.series[1].sample_count(), 21);
+}
