@@ -240,6 +240,17 @@ pub(crate) struct SendArgs {
     /// The most series in one request.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) max_series_per_request: Option<u32>,
+    /// Keep the requests in a persistent queue in this directory until they are delivered:
+    /// what an outage or an interruption leaves there is sent first by the next run with the
+    /// same directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) queue_dir: Option<PathBuf>,
+    /// The persistent queue's bound on disk, in bytes (default 512 MiB).
+    #[arg(long, value_name = "BYTES", requires = "queue_dir")]
+    pub(crate) queue_max_bytes: Option<u64>,
+    /// When the persistent queue fsyncs: always (default), never, every=N or interval=DURATION.
+    #[arg(long, value_name = "POLICY", requires = "queue_dir")]
+    pub(crate) queue_fsync: Option<prw::persistent_queue::FsyncPolicy>,
     #[command(flatten)]
     pub(crate) conversion: ConversionArgs,
     #[command(flatten)]
@@ -304,6 +315,31 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn queue_flags_parse() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["prw", "send", "--endpoint", "http://x/api/v1/write"];
+            argv.extend_from_slice(extra);
+            argv.push("a.json");
+            Cli::try_parse_from(argv)
+        };
+        let cli = parse(&[
+            "--queue-dir",
+            "/q",
+            "--queue-max-bytes",
+            "1048576",
+            "--queue-fsync",
+            "every=4",
+        ])
+        .unwrap();
+        let Command::Send(send) = cli.command else { panic!("send") };
+        assert_eq!(send.queue_dir, Some(PathBuf::from("/q")));
+        assert_eq!(send.queue_max_bytes, Some(1 << 20));
+        assert_eq!(send.queue_fsync, Some(prw::persistent_queue::FsyncPolicy::EveryRequests(4)));
+        assert!(parse(&["--queue-fsync", "always"]).is_err(), "needs --queue-dir");
+        assert!(parse(&["--queue-dir", "/q", "--queue-fsync", "sometimes"]).is_err());
     }
 
     #[test]

@@ -268,5 +268,15 @@ fn build_exporter(
     if let Some(n) = args.max_series_per_request {
         builder = builder.max_series_per_request(n as usize);
     }
+    if let Some(dir) = &args.queue_dir {
+        let mut queue = prw::persistent_queue::PersistentQueueConfig::new(dir);
+        if let Some(bytes) = args.queue_max_bytes {
+            queue = queue.max_bytes(bytes);
+        }
+        if let Some(policy) = args.queue_fsync {
+            queue = queue.fsync(policy);
+        }
+        builder = builder.persistent_queue(queue);
+    }
     builder.build().map_err(usage)
 }
