@@ -203,7 +203,9 @@ struct SymbolTable<'s> {
 
 impl<'s> SymbolTable<'s> {
     fn build(series: &'s [Series]) -> Self {
-        let mut map: HashMap<&'s [u8], u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+        // Sized for about one new symbol per series up front: growing a big table rehashes it.
+        let mut map: HashMap<&'s [u8], u32, BuildHasherDefault<FxHasher>> =
+            HashMap::with_capacity_and_hasher(series.len() + 64, BuildHasherDefault::default());
         let mut symbols: Vec<&'s [u8]> = vec![b""];
         map.insert(b"", 0);
         let mut intern = |s: &'s [u8]| -> u32 {

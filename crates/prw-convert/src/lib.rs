@@ -89,14 +89,32 @@
 //!
 //! # Choices where the specification leaves room
 //!
+//! - Names and units as `otlptranslator` builds them, including its unit map (`KBy` →
+//!   `kilobytes`, `TiBy` → `tibibytes`), so names match Prometheus' OTLP endpoint.
 //! - A single leading `_` in an attribute key is kept (`_test` stays `_test`), `__x__` keeps
-//!   its wrapping underscores, `_` runs collapse: `otlptranslator`'s defaults.
+//!   its wrapping underscores, `_` runs collapse: `otlptranslator`'s defaults (the legacy
+//!   Collector made `_test` into `key_test`).
+//! - Label precedence, highest first: `__name__`/`le`/`quantile`; `job`/`instance`; scope
+//!   labels; point attributes (colliding keys joined with `;`, equal values once); promoted
+//!   resource attributes; external labels. Empty values never make a label and never hide a
+//!   lower-precedence one. An attribute key that gives no valid label name drops the point
+//!   (as Prometheus does) and is reported.
+//! - `target_info` is a gauge (help "Target metadata") at the latest timestamp of its
+//!   resource's series; [`PromoteResourceAttributes::All`] leaves out the `service.*` triple.
+//! - Start timestamps (RW 2.0) for counters, histograms and summaries' `_sum`/`_count`; none for
+//!   gauges; dropped when after the sample; epoch 0 sent as 1 (0 means unset).
 //! - An exponential-histogram point without a sum is dropped (the specification says MUST;
 //!   Prometheus and the Collector send sum 0), and a stale one has count 0.
-//! - An explicit-histogram point whose counts do not match its bounds is dropped, not
-//!   converted as far as it goes.
+//! - An explicit-histogram point whose counts do not match its bounds (or whose bounds do not
+//!   increase) is dropped, not converted as far as it goes; a stale one marks every bucket of
+//!   its bounds stale, not only `+Inf`, `_sum` and `_count`.
 //! - Points without a timestamp are dropped: Prometheus would reject the whole request.
-//! - Exemplar attribute keys are escaped like labels so RW 1.0 receivers accept them.
+//! - Two points of one series at one timestamp: the later (in input order) is kept, and the
+//!   drop is reported if their values differ.
+//! - Exemplar attribute keys are escaped like labels so RW 1.0 receivers accept them; an
+//!   exemplar without a timestamp takes its point's.
+//! - Attribute doubles that are NaN or infinite become `NaN`, `+Inf`, `-Inf` (the Collector
+//!   writes an error message there).
 
 #![warn(missing_docs)]
 

@@ -175,6 +175,24 @@ pub(crate) fn check_encodings(series: &[Series], metadata: &[prw_convert::Metada
     let decoded1 = rw1::WriteRequest::decode(got1.as_slice()).expect("decodes");
     assert_eq!(decoded1.encode_to_vec(), got1, "decodes back to the same request");
     assert_eq!(decoded1.timeseries.len(), series.len());
+    for (ts, s) in decoded1.timeseries.iter().zip(series) {
+        let labels: Vec<(&str, &str)> =
+            ts.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect();
+        assert_eq!(labels, s.labels().collect::<Vec<_>>(), "RW 1.0 labels decode back");
+        let samples: Vec<(u64, i64)> =
+            ts.samples.iter().map(|x| (x.value.to_bits(), x.timestamp)).collect();
+        let want: Vec<(u64, i64)> =
+            s.samples().iter().map(|x| (x.value.to_bits(), x.timestamp_ms)).collect();
+        // -0.0 is not encoded (proto3 default), so it decodes as 0.0, as with prost.
+        let norm = |v: Vec<(u64, i64)>| {
+            v.into_iter()
+                .map(|(b, t)| (if b == (-0.0f64).to_bits() { 0 } else { b }, t))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(norm(samples), norm(want), "RW 1.0 samples decode back");
+        assert_eq!(ts.histograms.len(), s.histogram_count());
+        assert_eq!(ts.exemplars.len(), s.exemplar_count());
+    }
     let len: usize = series.iter().map(Series::encoded_len_rw1).sum();
     assert_eq!(len, to_rw1(series, &[]).encoded_len(), "encoded_len_rw1 adds up");
 
