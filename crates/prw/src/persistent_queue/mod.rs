@@ -25,6 +25,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # With the exporter
+//! [`PrometheusRemoteWriteExporterBuilder::persistent_queue`](crate::PrometheusRemoteWriteExporterBuilder::persistent_queue)
+//! (or [`Endpoint::persistent_queue`](crate::Endpoint::persistent_queue) for further
+//! endpoints) puts one of these in front of an endpoint instead of the in-memory queue;
+//! `sample_app --queue-dir` and `prw send --queue-dir` do the same. Each collection's requests
+//! are then written here when queued (on the collecting thread, never on a recording one), read
+//! back one at a time by the delivery task, and acknowledged after a 2xx or a permanent
+//! rejection. A request is retried for at least `max_age`. At a shutdown deadline nothing is
+//! counted as lost: what is left stays here and goes first at the next start.
+//!
 //! # Guarantees
 //! - **Order.** Requests come back from `front` in the order they were appended, across
 //!   restarts.
