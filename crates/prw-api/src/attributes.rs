@@ -10,11 +10,13 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+/// The text and its hash. The 32-bit hash sits in the padding after the enum's tag, so a
+/// string value takes 24 bytes and a [`KeyValue`] 56.
 #[derive(Clone)]
 enum Repr {
-    Static(&'static str),
-    Owned(Box<str>),
-    Shared(Arc<str>),
+    Static(u32, &'static str),
+    Owned(u32, Box<str>),
+    Shared(u32, Arc<str>),
 }
 
 /// A string held as `&'static str`, owned, or shared (`Arc<str>`), with its hash computed
@@ -23,7 +25,6 @@ enum Repr {
 #[derive(Clone)]
 pub struct StringValue {
     repr: Repr,
-    hash: u64,
 }
 
 const H1: u64 = 0x1319_8a2e_0370_7344;
@@ -83,40 +84,42 @@ impl StringValue {
     /// A string value from a `&'static str`; usable in `const` items, where the hash is
     /// computed at compile time.
     pub const fn from_static(s: &'static str) -> Self {
-        StringValue { repr: Repr::Static(s), hash: hash_str(s) }
+        StringValue { repr: Repr::Static(hash_str(s) as u32, s) }
     }
 
     fn owned(s: String) -> Self {
-        let hash = hash_str(&s);
-        StringValue { repr: Repr::Owned(s.into_boxed_str()), hash }
+        let hash = hash_str(&s) as u32;
+        StringValue { repr: Repr::Owned(hash, s.into_boxed_str()) }
     }
 
     fn shared(s: Arc<str>) -> Self {
-        let hash = hash_str(&s);
-        StringValue { repr: Repr::Shared(s), hash }
+        let hash = hash_str(&s) as u32;
+        StringValue { repr: Repr::Shared(hash, s) }
     }
 
     /// The text.
     #[inline]
     pub fn as_str(&self) -> &str {
         match &self.repr {
-            Repr::Static(s) => s,
-            Repr::Owned(s) => s,
-            Repr::Shared(s) => s,
+            Repr::Static(_, s) => s,
+            Repr::Owned(_, s) => s,
+            Repr::Shared(_, s) => s,
         }
     }
 
-    /// [`hash_str`] of the text, computed when the value was made.
+    /// The low 32 bits of [`hash_str`] of the text, computed when the value was made.
     #[inline]
     pub fn hash_code(&self) -> u64 {
-        self.hash
+        match &self.repr {
+            Repr::Static(h, _) | Repr::Owned(h, _) | Repr::Shared(h, _) => u64::from(*h),
+        }
     }
 }
 
 impl PartialEq for StringValue {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        if self.hash != other.hash {
+        if self.hash_code() != other.hash_code() {
             return false;
         }
         let (a, b) = (self.as_str(), other.as_str());
@@ -201,7 +204,7 @@ impl Key {
         self.0.as_str()
     }
 
-    /// [`hash_str`] of the key, computed when the key was made.
+    /// The low 32 bits of [`hash_str`] of the key, computed when the key was made.
     #[inline]
     pub fn hash_code(&self) -> u64 {
         self.0.hash_code()
@@ -513,9 +516,11 @@ mod tests {
         let c = StringValue::from(Arc::<str>::from("route"));
         assert_eq!(a.hash_code(), b.hash_code());
         assert_eq!(b.hash_code(), c.hash_code());
-        assert_eq!(a.hash_code(), hash_str("route"));
+        assert_eq!(a.hash_code(), hash_str("route") & 0xffff_ffff);
         const K: Key = Key::from_static_str("a-much-longer-key-than-sixteen-bytes");
-        assert_eq!(K.hash_code(), hash_str("a-much-longer-key-than-sixteen-bytes"));
+        assert_eq!(K.hash_code(), hash_str("a-much-longer-key-than-sixteen-bytes") & 0xffff_ffff);
+        assert_eq!(std::mem::size_of::<StringValue>(), 24);
+        assert_eq!(std::mem::size_of::<KeyValue>(), 56);
         let mut seen = std::collections::HashSet::new();
         for s in [
             "",

@@ -14,7 +14,10 @@
 //!   criterion's throughput is adds per second over all threads.
 //! - `collect/{10000,100000}`: one counter with that many series (cardinality limit raised
 //!   on both sides), collected by `force_flush` through a periodic reader into an exporter
-//!   that drops the data.
+//!   that drops the data. prw-sdk's collection produces OTLP protobuf structs; the SDK's
+//!   own data model is what opentelemetry_sdk produces, so `otel_then_otlp` adds the
+//!   conversion to the same OTLP structs (what opentelemetry-proto's transform does before
+//!   an OTLP or remote-write exporter can use it).
 #![allow(clippy::unwrap_used)] // tests and benches: a failure should stop them
 
 use std::hint::black_box;
@@ -110,14 +113,107 @@ fn prw_periodic(limit: usize) -> prw_sdk::SdkMeterProvider {
 
 // ---- opentelemetry side ----
 
+/// Drops what it is given, or first converts it to OTLP protobuf (`to_otlp`): the work
+/// opentelemetry-proto's transform does before any OTLP or remote-write exporter can use an
+/// opentelemetry_sdk collection, and what prw-sdk's collection produces directly.
 #[derive(Debug)]
-struct OtelNull;
+struct OtelNull {
+    to_otlp: bool,
+}
+
+fn otel_value(v: &opentelemetry::Value) -> prw_proto::otlp::common::AnyValue {
+    use prw_proto::otlp::common::any_value::Value as V;
+    let value = match v {
+        opentelemetry::Value::Bool(b) => V::BoolValue(*b),
+        opentelemetry::Value::I64(i) => V::IntValue(*i),
+        opentelemetry::Value::F64(f) => V::DoubleValue(*f),
+        other => V::StringValue(other.as_str().into_owned()),
+    };
+    prw_proto::otlp::common::AnyValue { value: Some(value) }
+}
+
+fn otel_kv<'a>(
+    kvs: impl Iterator<Item = (&'a opentelemetry::Key, &'a opentelemetry::Value)>,
+) -> Vec<prw_proto::otlp::common::KeyValue> {
+    kvs.map(|(k, v)| prw_proto::otlp::common::KeyValue {
+        key: k.as_str().to_owned(),
+        value: Some(otel_value(v)),
+    })
+    .collect()
+}
+
+fn nanos(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
+/// opentelemetry_sdk's collection → OTLP (counters only: all the bench records).
+fn otel_to_otlp(
+    rm: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+) -> prw_proto::otlp::metrics::ResourceMetrics {
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    use prw_proto::otlp::metrics as pm;
+    let scope_metrics = rm
+        .scope_metrics()
+        .map(|sm| pm::ScopeMetrics {
+            scope: Some(prw_proto::otlp::common::InstrumentationScope {
+                name: sm.scope().name().to_owned(),
+                version: sm.scope().version().unwrap_or_default().to_owned(),
+                ..Default::default()
+            }),
+            metrics: sm
+                .metrics()
+                .filter_map(|m| match m.data() {
+                    AggregatedMetrics::U64(MetricData::Sum(sum)) => Some(pm::Metric {
+                        name: m.name().to_owned(),
+                        description: m.description().to_owned(),
+                        unit: m.unit().to_owned(),
+                        metadata: Vec::new(),
+                        data: Some(pm::metric::Data::Sum(pm::Sum {
+                            data_points: sum
+                                .data_points()
+                                .map(|dp| pm::NumberDataPoint {
+                                    attributes: otel_kv(
+                                        dp.attributes().map(|kv| (&kv.key, &kv.value)),
+                                    ),
+                                    start_time_unix_nano: nanos(sum.start_time()),
+                                    time_unix_nano: nanos(sum.time()),
+                                    exemplars: Vec::new(),
+                                    flags: 0,
+                                    value: Some(pm::number_data_point::Value::AsInt(
+                                        dp.value() as i64
+                                    )),
+                                })
+                                .collect(),
+                            aggregation_temporality: pm::AggregationTemporality::Cumulative as i32,
+                            is_monotonic: sum.is_monotonic(),
+                        })),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+            schema_url: String::new(),
+        })
+        .collect();
+    pm::ResourceMetrics {
+        resource: Some(prw_proto::otlp::resource::Resource {
+            attributes: otel_kv(rm.resource().iter()),
+            dropped_attributes_count: 0,
+        }),
+        scope_metrics,
+        schema_url: String::new(),
+    }
+}
+
 impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for OtelNull {
     async fn export(
         &self,
         metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
     ) -> opentelemetry_sdk::error::OTelSdkResult {
-        black_box(metrics);
+        if self.to_otlp {
+            black_box(otel_to_otlp(metrics));
+        } else {
+            black_box(metrics);
+        }
         Ok(())
     }
     fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
@@ -132,7 +228,14 @@ impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for OtelNull {
 }
 
 fn otel_provider(limit: usize) -> opentelemetry_sdk::metrics::SdkMeterProvider {
-    let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(OtelNull)
+    otel_provider_exporting(limit, false)
+}
+
+fn otel_provider_exporting(
+    limit: usize,
+    to_otlp: bool,
+) -> opentelemetry_sdk::metrics::SdkMeterProvider {
+    let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(OtelNull { to_otlp })
         .with_interval(Duration::from_secs(3600))
         .build();
     opentelemetry_sdk::metrics::SdkMeterProvider::builder()
@@ -303,32 +406,48 @@ fn collect(c: &mut Criterion<ProcessCpuTime>) {
     for n in [10_000usize, 100_000] {
         let prw = prw_periodic(n + 10);
         let otel = otel_provider(n + 10);
+        let otel_otlp = otel_provider_exporting(n + 10, true);
         let pc = prw.meter("bench").u64_counter("series").build();
         let oc = otel.meter("bench").u64_counter("series").build();
+        let oc2 = otel_otlp.meter("bench").u64_counter("series").build();
+        // Each SDK's series are created in one go, so neither finds its memory interleaved
+        // with the other's.
+        let abc = |k: i64| (k % 100, (k / 100) % 100, k / 10_000);
         for k in 0..n as i64 {
-            let (a, b, d) = (k % 100, (k / 100) % 100, k / 10_000);
-            pc.add(
-                1,
-                &[
-                    prw_api::KeyValue::new("a", a),
-                    prw_api::KeyValue::new("b", b),
-                    prw_api::KeyValue::new("c", d),
-                ],
-            );
-            oc.add(
-                1,
-                &[
-                    opentelemetry::KeyValue::new("a", a),
-                    opentelemetry::KeyValue::new("b", b),
-                    opentelemetry::KeyValue::new("c", d),
-                ],
-            );
+            let (a, b, d) = abc(k);
+            let attrs = [
+                prw_api::KeyValue::new("a", a),
+                prw_api::KeyValue::new("b", b),
+                prw_api::KeyValue::new("c", d),
+            ];
+            pc.add(1, &attrs);
+        }
+        for k in 0..n as i64 {
+            let (a, b, d) = abc(k);
+            let attrs = [
+                opentelemetry::KeyValue::new("a", a),
+                opentelemetry::KeyValue::new("b", b),
+                opentelemetry::KeyValue::new("c", d),
+            ];
+            oc.add(1, &attrs);
+        }
+        for k in 0..n as i64 {
+            let (a, b, d) = abc(k);
+            let attrs = [
+                opentelemetry::KeyValue::new("a", a),
+                opentelemetry::KeyValue::new("b", b),
+                opentelemetry::KeyValue::new("c", d),
+            ];
+            oc2.add(1, &attrs);
         }
         g.bench_with_input(BenchmarkId::new("prw", n), &n, |b, _| {
             b.iter(|| prw.force_flush().unwrap())
         });
         g.bench_with_input(BenchmarkId::new("otel", n), &n, |b, _| {
             b.iter(|| otel.force_flush().unwrap())
+        });
+        g.bench_with_input(BenchmarkId::new("otel_then_otlp", n), &n, |b, _| {
+            b.iter(|| otel_otlp.force_flush().unwrap())
         });
     }
     g.finish();

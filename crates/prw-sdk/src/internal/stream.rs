@@ -147,7 +147,8 @@ impl<A: Aggregator> Collect for SyncStream<A> {
     fn collect(&self, now: u64, out: &mut Vec<Metric>) {
         let delta = self.temporality == Temporality::Delta;
         let previous = self.last_collect.swap(now, Ordering::Relaxed);
-        let mut points = Vec::new();
+        // The overflow series is not counted in len().
+        let mut points = Vec::with_capacity(self.map.len() + 1);
         self.map.collect(delta, |s| {
             // Delta points cover the interval since the last collection; cumulative points
             // cover the series' life, so their start stays fixed across collections.
