@@ -205,14 +205,16 @@ struct Run<'a> {
     /// The current point's labels in [`LabelSet`] layout, and the end of each string.
     /// How the last point's labels were assembled (reset when the scope base changes).
     plan: Option<Plan<'a>>,
-    /// Ranges of `series`, each sorted (one per metric).
-    chunks: Vec<(usize, usize)>,
+    /// The sorted order of each metric's series (indices into `series`).
+    chunks: Vec<Vec<u32>>,
     names: String,
     key_cache: Vec<(&'a str, S<'a>)>,
     flat: Vec<u8>,
     /// Per point label: where its entry starts in `flat`, where its name starts, the name's
     /// length; then one more entry with the end of `flat`.
     flat_at: Vec<(u32, u32, u32)>,
+    /// Whether a label of the point contains NUL.
+    flat_nul: bool,
     /// Latest timestamp of anything emitted for the current resource (for `target_info`).
     resource_max_ts: i64,
 }
@@ -294,6 +296,7 @@ impl<'a> Run<'a> {
             key_cache: Vec::with_capacity(KEY_CACHE),
             flat: Vec::new(),
             flat_at: Vec::new(),
+            flat_nul: false,
         }
     }
 
@@ -585,8 +588,10 @@ impl<'a> Run<'a> {
         let mut at = std::mem::take(&mut self.flat_at);
         flat.clear();
         at.clear();
+        let mut nul = false;
         for &(k, v) in &self.point {
             let (k, v) = (self.s(k).as_bytes(), self.s(v).as_bytes());
+            nul |= k.contains(&0) || v.contains(&0);
             let start = flat.len();
             wire::put_label(&mut flat, k, v);
             // The name starts after the entry's key and length, and the name field's key and
@@ -601,6 +606,7 @@ impl<'a> Run<'a> {
         at.push((flat.len() as u32, 0, 0));
         self.flat = flat;
         self.flat_at = at;
+        self.flat_nul = nul;
     }
 
     /// The label set of one series: the point's labels with `extras` (sorted by name) replacing
@@ -642,7 +648,8 @@ impl<'a> Run<'a> {
             wire::put_label(&mut out, k.as_bytes(), v.as_bytes());
         }
         out.extend_from_slice(&self.flat[pos..]);
-        LabelSet::from_wire(out, n)
+        let nul = self.flat_nul || extras.iter().any(|(k, v)| k.contains('\0') || v.contains('\0'));
+        LabelSet::from_wire(out, n, nul)
     }
 
     fn push_series(
@@ -725,11 +732,11 @@ impl<'a> Run<'a> {
     }
 
     /// Sorts the series made since `start` (one metric's) while they are still in cache, and
-    /// records them as a chunk for [`crate::sort::merge_chunks`].
+    /// records their order as a chunk for [`crate::sort::assemble`].
     fn sort_chunk(&mut self, start: usize) {
         if self.series.len() > start {
-            crate::sort::sort_tail(&mut self.series, start);
-            self.chunks.push((start, self.series.len()));
+            let order = crate::sort::sorted_order(&self.series[start..]);
+            self.chunks.push(order.into_iter().map(|i| i + start as u32).collect());
         }
     }
 
@@ -1246,7 +1253,7 @@ impl<'a> Run<'a> {
     }
 
     fn finish(mut self) -> Conversion {
-        let series = crate::sort::merge_chunks(std::mem::take(&mut self.series), &self.chunks);
+        let series = crate::sort::assemble(std::mem::take(&mut self.series), &self.chunks);
         // Merge series with equal labels (the same series from several points or metrics).
         let mut out = series;
         let report = &mut self.report;

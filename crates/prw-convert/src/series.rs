@@ -150,6 +150,8 @@ pub struct Exemplar {
 pub(crate) struct LabelSet {
     wire: Box<[u8]>,
     n: u32,
+    /// Whether some name or value contains a NUL byte (the sort must then look closer).
+    nul: bool,
 }
 
 impl LabelSet {
@@ -157,21 +159,28 @@ impl LabelSet {
     pub(crate) fn from_sorted<'a>(
         labels: impl Iterator<Item = (&'a str, &'a str)> + Clone,
     ) -> Self {
-        let (mut len, mut n) = (0usize, 0usize);
+        let (mut len, mut n, mut nul) = (0usize, 0usize, false);
         for (k, v) in labels.clone() {
             len += wire::ld_len(wire::label_body_len(k.as_bytes(), v.as_bytes()));
             n += 1;
+            nul |= k.as_bytes().contains(&0) || v.as_bytes().contains(&0);
         }
         let mut w = Vec::with_capacity(len);
         for (k, v) in labels {
             wire::put_label(&mut w, k.as_bytes(), v.as_bytes());
         }
-        Self::from_wire(w, n)
+        Self::from_wire(w, n, nul)
     }
 
-    /// From `labels` entries written with [`wire::put_label`].
-    pub(crate) fn from_wire(w: Vec<u8>, n: usize) -> Self {
-        Self { wire: w.into_boxed_slice(), n: n as u32 }
+    /// From `labels` entries written with [`wire::put_label`]; `nul` tells whether a name or
+    /// value contains NUL.
+    pub(crate) fn from_wire(w: Vec<u8>, n: usize, nul: bool) -> Self {
+        Self { wire: w.into_boxed_slice(), n: n as u32, nul }
+    }
+
+    /// Whether some name or value contains a NUL byte.
+    pub(crate) fn has_nul(&self) -> bool {
+        self.nul
     }
 
     /// The encoded `labels` entries.

@@ -110,10 +110,11 @@ fn msd_sort(items: &mut [(u64, u32)], bufs: &[&[u8]]) {
     }
 }
 
-/// Sorts series by labels. Series with equal labels keep their input order.
-pub(crate) fn sort_series(series: Vec<Series>) -> Vec<Series> {
+/// The order of `series` by labels, as indices into it; equal label sets keep their input
+/// order.
+pub(crate) fn sorted_order(series: &[Series]) -> Vec<u32> {
     if series.is_sorted_by(|a, b| a.labels <= b.labels) {
-        return series;
+        return (0..series.len() as u32).collect();
     }
     let mut items: Vec<(u64, u32)> = (0..series.len() as u32).map(|i| (0, i)).collect();
     // Lay every label set out as `name\0value\0...` in one arena: NUL sorts before every other
@@ -123,10 +124,10 @@ pub(crate) fn sort_series(series: Vec<Series>) -> Vec<Series> {
     let mut arena: Vec<u8> = Vec::with_capacity(total);
     let mut spans: Vec<(usize, usize)> = Vec::with_capacity(series.len());
     let mut nul = false;
-    for s in &series {
+    for s in series {
         let start = arena.len();
+        nul |= s.labels.has_nul();
         for (k, v) in s.labels.iter_bytes() {
-            nul |= k.contains(&0) || v.contains(&0);
             arena.extend_from_slice(k);
             arena.push(0);
             arena.extend_from_slice(v);
@@ -152,39 +153,30 @@ pub(crate) fn sort_series(series: Vec<Series>) -> Vec<Series> {
         }
         i = j;
     }
-    let mut slots: Vec<Option<Series>> = series.into_iter().map(Some).collect();
-    items.iter().filter_map(|&(_, i)| slots[i as usize].take()).collect()
+    items.into_iter().map(|(_, i)| i).collect()
 }
 
-/// Sorts `series[start..]` in place.
-pub(crate) fn sort_tail(series: &mut Vec<Series>, start: usize) {
-    let tail = &series[start..];
-    if tail.is_sorted_by(|a, b| a.labels <= b.labels) {
-        return;
-    }
-    let chunk: Vec<Series> = series.drain(start..).collect();
-    series.extend(sort_series(chunk));
-}
-
-/// Puts sorted, non-overlapping chunks in order; falls back to a full sort when chunks overlap
-/// (the same series name from several metrics, scopes or resources).
-pub(crate) fn merge_chunks(series: Vec<Series>, chunks: &[(usize, usize)]) -> Vec<Series> {
-    let mut order: Vec<(usize, usize)> = chunks.to_vec();
-    order.sort_by(|a, b| series[a.0].labels.cmp(&series[b.0].labels).then(a.0.cmp(&b.0)));
-    let disjoint = order.windows(2).all(|w| series[w[0].1 - 1].labels < series[w[1].0].labels);
-    let covers = chunks.iter().map(|c| c.1 - c.0).sum::<usize>() == series.len();
-    if !disjoint || !covers {
-        return sort_series(series);
-    }
-    if order.windows(2).all(|w| w[0].1 == w[1].0) {
-        return series; // already in order
+/// Puts `series` in label order, given the sorted order of each chunk (one metric's series,
+/// sorted while still in cache; indices into `series`). When the chunks do not overlap, this
+/// only orders the chunks; otherwise (the same series name from several metrics, scopes or
+/// resources) it sorts everything. Each series is moved once.
+pub(crate) fn assemble(series: Vec<Series>, chunks: &[Vec<u32>]) -> Vec<Series> {
+    let covered = chunks.iter().map(Vec::len).sum::<usize>() == series.len();
+    let first = |c: &Vec<u32>| c.first().map(|&i| &series[i as usize].labels);
+    let last = |c: &Vec<u32>| c.last().map(|&i| &series[i as usize].labels);
+    let mut order: Vec<&Vec<u32>> = chunks.iter().filter(|c| !c.is_empty()).collect();
+    order.sort_by(|a, b| first(a).cmp(&first(b)));
+    let disjoint = order.windows(2).all(|w| last(w[0]) < first(w[1]));
+    let perm: Vec<u32> = if covered && disjoint {
+        order.iter().flat_map(|c| c.iter().copied()).collect()
+    } else {
+        sorted_order(&series)
+    };
+    if perm.iter().enumerate().all(|(i, &p)| i == p as usize) {
+        return series;
     }
     let mut slots: Vec<Option<Series>> = series.into_iter().map(Some).collect();
-    let mut out = Vec::with_capacity(slots.len());
-    for (a, b) in order {
-        out.extend(slots[a..b].iter_mut().filter_map(Option::take));
-    }
-    out
+    perm.iter().filter_map(|&i| slots[i as usize].take()).collect()
 }
 
 #[cfg(test)]
