@@ -396,6 +396,90 @@ fn threads(c: &mut Criterion) {
                 })
             })
         });
+        // Each thread on its own half of the sets: no series written by both threads, so
+        // this shows what the SDK's own structures cost in scaling, without the cache-line
+        // transfers that two cores adding to the same counters cannot avoid.
+        g.bench_with_input(BenchmarkId::new("prw_disjoint", n), &n, |b, &n| {
+            b.iter_custom(|iters| {
+                on_threads(n, iters, &|iters, t| {
+                    let mut i = 0;
+                    for _ in 0..iters {
+                        pc.add(1, &ps[t * 500 + next(&mut i) % 500]);
+                    }
+                })
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("otel_disjoint", n), &n, |b, &n| {
+            b.iter_custom(|iters| {
+                on_threads(n, iters, &|iters, t| {
+                    let mut i = 0;
+                    for _ in 0..iters {
+                        oc.add(1, &os[t * 500 + next(&mut i) % 500]);
+                    }
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+fn thread_cpu_nanos() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Runs `per_thread(iters)` on `threads` threads at once; returns the CPU time they used,
+/// divided by the number of threads (so criterion's "time" is CPU time per measurement).
+fn cpu_on_threads(threads: usize, iters: u64, per_thread: &(dyn Fn(u64, usize) + Sync)) -> u64 {
+    let total = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let total = &total;
+            s.spawn(move || {
+                let start = thread_cpu_nanos();
+                per_thread(iters, t);
+                total.fetch_add(thread_cpu_nanos() - start, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+    });
+    total.into_inner() / threads as u64
+}
+
+/// The CPU time of one add when N threads add at once. On a machine whose cores are busy
+/// with other work, wall-clock throughput says little about scaling; CPU time per add does:
+/// contention (cache lines moving between cores, lock waits) shows as more CPU per add, and
+/// with N free cores throughput is N / (CPU time per add).
+fn threads_cpu(c: &mut Criterion<ProcessCpuTime>) {
+    let prw = prw_provider();
+    let otel = otel_provider(2000);
+    let pc = prw.meter("bench").u64_counter("requests").build();
+    let oc = otel.meter("bench").u64_counter("requests").build();
+    let ps = prw_sets();
+    let os = otel_sets();
+    let mut g = c.benchmark_group("counter_add_3_attrs_threads_cpu");
+    for n in [1usize, 2] {
+        g.bench_with_input(BenchmarkId::new("prw", n), &n, |b, &n| {
+            b.iter_custom(|iters| {
+                cpu_on_threads(n, iters, &|iters, t| {
+                    let mut i = t * 500;
+                    for _ in 0..iters {
+                        pc.add(1, &ps[next(&mut i)]);
+                    }
+                })
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("otel", n), &n, |b, &n| {
+            b.iter_custom(|iters| {
+                cpu_on_threads(n, iters, &|iters, t| {
+                    let mut i = t * 500;
+                    for _ in 0..iters {
+                        oc.add(1, &os[next(&mut i)]);
+                    }
+                })
+            })
+        });
     }
     g.finish();
 }
@@ -456,7 +540,7 @@ fn collect(c: &mut Criterion<ProcessCpuTime>) {
 criterion_group! {
     name = cpu;
     config = cpu_config();
-    targets = single_thread, collect
+    targets = single_thread, threads_cpu, collect
 }
 criterion_group! {
     name = wall;
