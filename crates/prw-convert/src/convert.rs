@@ -203,6 +203,10 @@ struct Run<'a> {
     resource_base: Vec<BaseLabel<'a>>,
     scope_base: Vec<BaseLabel<'a>>,
     /// The current point's labels in [`LabelSet`] layout, and the end of each string.
+    /// The label sets of the current metric's series (see [`LabelSet`]), and the empty
+    /// buffer their sets point at until the metric is done.
+    chunk_wire: Vec<u8>,
+    pending: Arc<[u8]>,
     /// How the last point's labels were assembled (reset when the scope base changes).
     plan: Option<Plan<'a>>,
     /// The sorted order of each metric's series (indices into `series`).
@@ -290,6 +294,8 @@ impl<'a> Run<'a> {
             resource_base: Vec::new(),
             scope_base: Vec::new(),
             resource_max_ts: 0,
+            chunk_wire: Vec::new(),
+            pending: Arc::from(&[][..]),
             plan: None,
             chunks: Vec::new(),
             names: String::new(),
@@ -591,7 +597,8 @@ impl<'a> Run<'a> {
         let mut nul = false;
         for &(k, v) in &self.point {
             let (k, v) = (self.s(k).as_bytes(), self.s(v).as_bytes());
-            nul |= k.contains(&0) || v.contains(&0);
+            // Short strings: a plain loop beats a memchr call here.
+            nul |= k.iter().chain(v).any(|&b| b == 0);
             let start = flat.len();
             wire::put_label(&mut flat, k, v);
             // The name starts after the entry's key and length, and the name field's key and
@@ -611,45 +618,45 @@ impl<'a> Run<'a> {
 
     /// The label set of one series: the point's labels with `extras` (sorted by name) replacing
     /// labels of the same name.
-    fn label_set(&self, extras: &[(&str, &str)]) -> LabelSet {
+    fn label_set(&mut self, extras: &[(&str, &str)]) -> LabelSet {
         const MAX_EXTRAS: usize = 4;
         if extras.len() > MAX_EXTRAS {
             return LabelSet::from_sorted(Merge { run: self, point: 0, extras, extra: 0 });
         }
-        let at = &self.flat_at;
+        let (flat, at) = (&self.flat, &self.flat_at);
         let n_point = at.len() - 1;
         let name_of = |j: usize| {
             let (_, s, l) = at[j];
-            &self.flat[s as usize..(s + l) as usize]
+            &flat[s as usize..(s + l) as usize]
         };
         let mut plan: [(usize, bool); MAX_EXTRAS] = [(0, false); MAX_EXTRAS];
-        let (mut j, mut len, mut n) = (0usize, self.flat.len(), n_point);
-        for (i, (k, v)) in extras.iter().enumerate() {
+        let (mut j, mut n) = (0usize, n_point);
+        for (i, (k, _)) in extras.iter().enumerate() {
             while j < n_point && name_of(j) < k.as_bytes() {
                 j += 1;
             }
             let replaces = j < n_point && name_of(j) == k.as_bytes();
             plan[i] = (j, replaces);
             if replaces {
-                len -= (at[j + 1].0 - at[j].0) as usize;
                 n -= 1;
                 j += 1;
             }
-            len += wire::ld_len(wire::label_body_len(k.as_bytes(), v.as_bytes()));
             n += 1;
         }
-        let mut out = Vec::with_capacity(len);
+        // Written into this metric's shared buffer; `sort_chunk` hands the buffer out.
+        let out = &mut self.chunk_wire;
+        let begin = out.len();
         let mut pos = 0usize;
         for (i, (k, v)) in extras.iter().enumerate() {
             let (j, replaces) = plan[i];
             let start = at[j].0 as usize;
-            out.extend_from_slice(&self.flat[pos..start]);
+            out.extend_from_slice(&flat[pos..start]);
             pos = if replaces { at[j + 1].0 as usize } else { start };
-            wire::put_label(&mut out, k.as_bytes(), v.as_bytes());
+            wire::put_label(out, k.as_bytes(), v.as_bytes());
         }
-        out.extend_from_slice(&self.flat[pos..]);
+        out.extend_from_slice(&flat[pos..]);
         let nul = self.flat_nul || extras.iter().any(|(k, v)| k.contains('\0') || v.contains('\0'));
-        LabelSet::from_wire(out, n, nul)
+        LabelSet::in_buffer(Arc::clone(&self.pending), begin, out.len(), n, nul)
     }
 
     fn push_series(
@@ -735,6 +742,13 @@ impl<'a> Run<'a> {
     /// records their order as a chunk for [`crate::sort::assemble`].
     fn sort_chunk(&mut self, start: usize) {
         if self.series.len() > start {
+            let buf: Arc<[u8]> = Arc::from(self.chunk_wire.as_slice());
+            self.chunk_wire.clear();
+            for s in &mut self.series[start..] {
+                if Arc::ptr_eq(&s.labels.buf, &self.pending) {
+                    s.labels.buf = Arc::clone(&buf);
+                }
+            }
             let order = crate::sort::sorted_order(&self.series[start..]);
             self.chunks.push(order.into_iter().map(|i| i + start as u32).collect());
         }

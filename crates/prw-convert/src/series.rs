@@ -144,15 +144,34 @@ pub struct Exemplar {
     pub timestamp_ms: i64,
 }
 
-/// A series' label set in one allocation: exactly the bytes of its RW 1.0 `labels` entries
-/// (`Label` messages, field 1 of `TimeSeries`), so encoding them is one copy.
-#[derive(Clone, PartialEq, Eq)]
+/// A series' label set: exactly the bytes of its RW 1.0 `labels` entries (`Label` messages,
+/// field 1 of `TimeSeries`), so encoding them is one copy. The converter puts the label sets of
+/// one metric in one shared buffer (`buf`, a range of it per series): one allocation per metric
+/// instead of one per series, and the bytes of neighbouring series side by side in memory.
+#[derive(Clone)]
 pub(crate) struct LabelSet {
-    wire: Box<[u8]>,
+    pub(crate) buf: Arc<[u8]>,
+    start: u32,
+    end: u32,
     n: u32,
     /// Whether some name or value contains a NUL byte (the sort must then look closer).
     nul: bool,
 }
+
+impl PartialEq for LabelSet {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.wire(), other.wire());
+        // Sorted neighbours share long prefixes and usually differ in the last value: look at
+        // the tail first.
+        let tail = a.len().min(8);
+        self.n == other.n
+            && a.len() == b.len()
+            && a[a.len() - tail..] == b[b.len() - tail..]
+            && a == b
+    }
+}
+
+impl Eq for LabelSet {}
 
 impl LabelSet {
     /// Builds a set from labels already sorted by name, unique, non-empty.
@@ -169,13 +188,13 @@ impl LabelSet {
         for (k, v) in labels {
             wire::put_label(&mut w, k.as_bytes(), v.as_bytes());
         }
-        Self::from_wire(w, n, nul)
+        Self::in_buffer(Arc::from(w), 0, len, n, nul)
     }
 
-    /// From `labels` entries written with [`wire::put_label`]; `nul` tells whether a name or
-    /// value contains NUL.
-    pub(crate) fn from_wire(w: Vec<u8>, n: usize, nul: bool) -> Self {
-        Self { wire: w.into_boxed_slice(), n: n as u32, nul }
+    /// The set at `buf[start..end]`, `n` labels written with [`wire::put_label`]; `nul` tells
+    /// whether a name or value contains NUL.
+    pub(crate) fn in_buffer(buf: Arc<[u8]>, start: usize, end: usize, n: usize, nul: bool) -> Self {
+        Self { buf, start: start as u32, end: end as u32, n: n as u32, nul }
     }
 
     /// Whether some name or value contains a NUL byte.
@@ -185,7 +204,7 @@ impl LabelSet {
 
     /// The encoded `labels` entries.
     pub(crate) fn wire(&self) -> &[u8] {
-        &self.wire
+        &self.buf[self.start as usize..self.end as usize]
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -193,7 +212,7 @@ impl LabelSet {
     }
 
     pub(crate) fn iter_bytes(&self) -> LabelBytes<'_> {
-        LabelBytes { wire: &self.wire, pos: 0, left: self.len() }
+        LabelBytes { wire: self.wire(), pos: 0, left: self.len() }
     }
 
     pub(crate) fn iter(&self) -> Labels<'_> {
