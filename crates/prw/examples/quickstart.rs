@@ -1,6 +1,6 @@
 //! The README's quick start, kept compiling (crates/prw/tests/readme.rs checks they match).
 
-use prw::api::{KeyValue, MeterProvider as _};
+use prw::api::KeyValue;
 use std::time::Duration;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

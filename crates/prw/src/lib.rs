@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use prw::api::{KeyValue, MeterProvider as _};
+//! use prw::api::KeyValue;
 //! use prw::{PrometheusRemoteWriteExporter, Protocol};
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -75,6 +75,7 @@ mod delivery;
 mod endpoint;
 mod error;
 mod exporter;
+mod parallel;
 mod payload;
 mod pipeline;
 mod points;

@@ -18,7 +18,6 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use prw::api::MeterProvider as _;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let exporter = prw::PrometheusRemoteWriteExporter::builder()
@@ -182,7 +181,6 @@ pub fn start_pipeline(
 mod tests {
     use super::*;
     use crate::testing::FakeTransport;
-    use prw_api::MeterProvider as _;
 
     fn exporter(fake: &std::sync::Arc<FakeTransport>) -> PrometheusRemoteWriteExporter {
         PrometheusRemoteWriteExporter::builder()

@@ -17,7 +17,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use prw::api::MeterProvider as _;
 use prw::receiver::BlockingReceiver;
 use prw::{PrometheusRemoteWriteExporter, Secret};
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use prw::api::{Counter, Gauge, Histogram, KeyValue, Meter, MeterProvider as _};
+use prw::api::{Counter, Gauge, Histogram, KeyValue, Meter};
 use prw::sdk::{Aggregation, SdkMeterProvider, View};
 use prw::{PrometheusRemoteWriteExporter, PrometheusRemoteWriteExporterBuilder};
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use prw::api::{Counter, KeyValue, MeterProvider as _};
+use prw::api::{Counter, KeyValue};
 use prw::sdk::{ManualReader, Resource, SdkMeterProvider};
 use prw::{PrometheusRemoteWriteExporter, Protocol};
 
