@@ -1307,7 +1307,7 @@ impl<'a> Run<'a> {
 fn normalize_series(s: &mut Series) -> u64 {
     let mut dropped = 0;
     if s.samples.len() > 1 {
-        let samples = s.samples.make_vec();
+        let mut samples = std::mem::take(&mut s.samples).into_vec();
         samples.sort_by_key(|x| x.timestamp_ms);
         let mut kept: Vec<Sample> = Vec::with_capacity(samples.len());
         for x in samples.drain(..) {

@@ -332,19 +332,12 @@ impl<T> std::ops::Deref for Points<T> {
 }
 
 impl<T> Points<T> {
-    /// The elements as a `Vec`, moving an inline one out.
-    pub(crate) fn make_vec(&mut self) -> &mut Vec<T> {
-        if !matches!(self, Self::Many(_)) {
-            let v = match std::mem::take(self) {
-                Self::One(x) => vec![x],
-                _ => Vec::new(),
-            };
-            *self = Self::Many(v);
-        }
+    /// The elements as a `Vec`.
+    pub(crate) fn into_vec(self) -> Vec<T> {
         match self {
+            Self::Empty => Vec::new(),
+            Self::One(x) => vec![x],
             Self::Many(v) => v,
-            // Set to Many just above.
-            _ => unreachable!("Points::make_vec: not Many after conversion"),
         }
     }
 
@@ -352,8 +345,11 @@ impl<T> Points<T> {
         match other {
             Self::Empty => {}
             Self::One(x) if matches!(self, Self::Empty) => *self = Self::One(x),
-            Self::One(x) => self.make_vec().push(x),
-            Self::Many(v) => self.make_vec().extend(v),
+            other => {
+                let mut v = std::mem::take(self).into_vec();
+                v.extend(other.into_vec());
+                *self = Self::Many(v);
+            }
         }
     }
 }
