@@ -150,6 +150,15 @@ fn same(a: S<'_>, b: S<'_>) -> bool {
     }
 }
 
+/// A scope-base label encoded as an RW 1.0 `labels` entry.
+struct BaseEnc {
+    bytes: Vec<u8>,
+    /// Where the name starts in `bytes`, and its length.
+    name_off: u32,
+    name_len: u32,
+    nul: bool,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Slot {
     Base(usize),
@@ -207,6 +216,8 @@ struct Run<'a> {
     /// buffer their sets point at until the metric is done.
     chunk_wire: Vec<u8>,
     pending: Arc<[u8]>,
+    /// Encodings of `scope_base` labels, by index, made on first use.
+    base_enc: Vec<Option<BaseEnc>>,
     /// How the last point's labels were assembled (reset when the scope base changes).
     plan: Option<Plan<'a>>,
     /// The sorted order of each metric's series (indices into `series`).
@@ -296,6 +307,7 @@ impl<'a> Run<'a> {
             resource_max_ts: 0,
             chunk_wire: Vec::new(),
             pending: Arc::from(&[][..]),
+            base_enc: Vec::new(),
             plan: None,
             chunks: Vec::new(),
             names: String::new(),
@@ -543,6 +555,7 @@ impl<'a> Run<'a> {
     /// name.
     fn sort_scope_base(&mut self) {
         self.plan = None;
+        self.base_enc.clear();
         let mut base = std::mem::take(&mut self.scope_base);
         {
             let (text, names) = (&self.text, &self.names);
@@ -592,14 +605,43 @@ impl<'a> Run<'a> {
     fn build_flat(&mut self) {
         let mut flat = std::mem::take(&mut self.flat);
         let mut at = std::mem::take(&mut self.flat_at);
+        let mut base_enc = std::mem::take(&mut self.base_enc);
         flat.clear();
         at.clear();
         let mut nul = false;
-        for &(k, v) in &self.point {
+        // With a plan, the labels that come from the resource and scope are the same in every
+        // point: their encodings are made once per scope and copied.
+        let slots =
+            self.plan.as_ref().map(|p| p.slots.as_slice()).filter(|s| s.len() == self.point.len());
+        for (idx, &(k, v)) in self.point.iter().enumerate() {
+            let start = flat.len();
+            if let Some(&Slot::Base(j)) = slots.and_then(|s| s.get(idx)) {
+                if base_enc.len() <= j {
+                    base_enc.resize_with(j + 1, || None);
+                }
+                let enc = base_enc[j].get_or_insert_with(|| {
+                    let (k, v) = (self.s(k).as_bytes(), self.s(v).as_bytes());
+                    let mut bytes = Vec::new();
+                    wire::put_label(&mut bytes, k, v);
+                    let name_off = 1
+                        + wire::varint_len(wire::label_body_len(k, v) as u64)
+                        + 1
+                        + wire::varint_len(k.len() as u64);
+                    BaseEnc {
+                        bytes,
+                        name_off: name_off as u32,
+                        name_len: k.len() as u32,
+                        nul: k.iter().chain(v).any(|&b| b == 0),
+                    }
+                });
+                flat.extend_from_slice(&enc.bytes);
+                nul |= enc.nul;
+                at.push((start as u32, start as u32 + enc.name_off, enc.name_len));
+                continue;
+            }
             let (k, v) = (self.s(k).as_bytes(), self.s(v).as_bytes());
             // Short strings: a plain loop beats a memchr call here.
             nul |= k.iter().chain(v).any(|&b| b == 0);
-            let start = flat.len();
             wire::put_label(&mut flat, k, v);
             // The name starts after the entry's key and length, and the name field's key and
             // length.
@@ -613,6 +655,7 @@ impl<'a> Run<'a> {
         at.push((flat.len() as u32, 0, 0));
         self.flat = flat;
         self.flat_at = at;
+        self.base_enc = base_enc;
         self.flat_nul = nul;
     }
 
