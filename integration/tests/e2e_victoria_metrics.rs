@@ -96,11 +96,12 @@ fn replicating_to_victoria_metrics_and_prometheus_gives_both_the_same_data() {
             .endpoint(&vm.write_url())
             .unwrap()
             .add_endpoint(Endpoint::new(&prom.write_url()).unwrap()),
-        Duration::from_millis(200),
+        Duration::from_secs(3600), // collections only when flushed: both get exactly these
     );
     let w = Workload::new(&app.meter);
     w.record_all();
-    std::thread::sleep(Duration::from_millis(300));
+    app.flush();
+    std::thread::sleep(Duration::from_millis(20));
     app.flush();
     let selector = r#"e2e_requests_total{route="/a"}"#;
     let from_vm = vm.export(selector).unwrap();
@@ -150,4 +151,31 @@ fn a_dead_replica_does_not_hold_the_live_one_back() {
         app.provider.shutdown_with_timeout(Duration::from_millis(500)).is_err(),
         "the dead one loses its data"
     );
+}
+
+#[test]
+fn a_large_collection_arrives_whole_and_exact() {
+    // 25,000 series: converted in chunks on two threads and sent in ~13 requests
+    prw_integration::require!(VictoriaMetrics);
+    let vm = vm();
+    let app = App::start(
+        PrometheusRemoteWriteExporter::builder().endpoint(&vm.write_url()).unwrap(),
+        Duration::from_secs(3600),
+    );
+    let counter = app.meter.u64_counter("e2e.large").build();
+    for i in 0..25_000u64 {
+        counter.add(i % 7 + 1, &[prw::api::KeyValue::new("id", i.to_string())]);
+    }
+    app.flush();
+    let series = vm.export("e2e_large_total").unwrap();
+    assert_eq!(series.len(), 25_000);
+    for (labels, samples) in &series {
+        let i: u64 = labels["id"].parse().unwrap();
+        assert_eq!(samples.len(), 1, "{labels:?}");
+        assert_eq!(samples[0].1, (i % 7 + 1) as f64, "{labels:?}");
+    }
+    let stats = &app.exporter.stats()[0];
+    assert_eq!(stats.dropped_total(), prw::Counts::default(), "{stats:?}");
+    assert!(stats.requests_sent >= 13, "{stats:?}");
+    app.provider.shutdown().unwrap();
 }

@@ -124,7 +124,7 @@ impl Payload for SeriesBatch {
 /// Cuts a collection into batches within `limits`. Metadata (RW 1.0) goes first. A single
 /// series over the byte limit gets a batch of its own (the endpoint may still take it).
 pub(crate) fn cut(
-    series: Vec<Series>,
+    series: impl Into<Arc<[Series]>>,
     metadata: Vec<Metadata>,
     limits: BatchLimits,
 ) -> Vec<SeriesBatch> {
@@ -240,7 +240,9 @@ mod tests {
 
     #[test]
     fn nothing_in_nothing_out() {
-        assert!(cut(vec![], vec![], BatchLimits { max_series: 10, max_bytes: 1_000 }).is_empty());
+        assert!(
+            cut(Vec::new(), vec![], BatchLimits { max_series: 10, max_bytes: 1_000 }).is_empty()
+        );
     }
 
     #[test]

@@ -596,20 +596,21 @@ impl Inner {
         Ok(())
     }
 
-    /// Converts and queues; `ending` marks every resulting series stale.
+    /// Converts and queues, chunk by chunk, so that the first requests go out while the rest
+    /// converts; `ending` marks every resulting series stale.
     fn send(&self, metrics: &mut ResourceMetrics, ending: bool) {
-        let conversion = self.converter.convert(metrics);
-        self.note_drops(&conversion.report);
-        let metadata = if self.send_metadata && !ending { conversion.metadata } else { Vec::new() };
-        let series = if ending { all_stale(conversion.series) } else { conversion.series };
-        let batches = batch::cut(series, metadata, self.batch);
-        for b in batches {
-            let payload: Arc<dyn Payload> = Arc::new(b);
-            for e in &self.endpoints {
-                // Err only after shutdown began, and then the data is counted there.
-                let _ = e.enqueue(payload.clone());
+        self.converter.convert_each(metrics, |chunk| {
+            self.note_drops(&chunk.report);
+            let metadata = if self.send_metadata && !ending { chunk.metadata } else { Vec::new() };
+            let series = if ending { all_stale(&chunk.series).into() } else { chunk.series };
+            for b in batch::cut(series, metadata, self.batch) {
+                let payload: Arc<dyn Payload> = Arc::new(b);
+                for e in &self.endpoints {
+                    // Err only after shutdown began, and then the data is counted there.
+                    let _ = e.enqueue(payload.clone());
+                }
             }
-        }
+        });
     }
 
     fn note_drops(&self, report: &prw_convert::Report) {
@@ -678,13 +679,13 @@ impl Inner {
 
 /// Series derived from the resource rather than from points (`target_info`) are not marked by
 /// the points' flags; at shutdown they end too.
-fn all_stale(series: Vec<Series>) -> Vec<Series> {
+fn all_stale(series: &[Series]) -> Vec<Series> {
     let stale_nan = f64::from_bits(prw_convert::STALE_NAN_BITS);
     series
-        .into_iter()
+        .iter()
         .map(|s| {
             if s.samples().iter().all(|x| x.is_stale()) {
-                return s;
+                return s.clone();
             }
             let labels: Vec<(&str, &str)> = s.labels().collect();
             let samples = s.samples().iter().map(|x| Sample { value: stale_nan, ..*x }).collect();

@@ -10,11 +10,13 @@
 //! chunk's copy is dropped and reported the same way, so that no request ever carries a series
 //! twice and no receiver sees two values at one timestamp.
 
-use std::collections::HashMap;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use prw_convert::{
-    Conversion, ConvertOptions, Converter, DropReason, Dropped, OptionsError, Series,
+    Conversion, ConvertOptions, Converter, DropReason, Dropped, Metadata, OptionsError, Report,
+    Series,
 };
 use prw_proto::otlp::metrics::{Metric, ResourceMetrics, ScopeMetrics, metric};
 
@@ -36,11 +38,31 @@ impl ParallelConverter {
         Ok(ParallelConverter { full: Converter::new(opts)?, tail, threads: threads.max(1) })
     }
 
-    /// Converts `metrics` (taken apart and put back together when chunked).
+    /// Converts `metrics` (taken apart and put back together when chunked) into one
+    /// conversion.
+    #[cfg(test)]
     pub(crate) fn convert(&self, metrics: &mut ResourceMetrics) -> Conversion {
+        let mut all = Conversion::default();
+        self.convert_each(metrics, |c| {
+            all.series.extend(c.series.iter().cloned());
+            all.metadata.extend(c.metadata);
+            all.report.dropped.extend(c.report.dropped);
+            all.report.exemplars_dropped += c.report.exemplars_dropped;
+        });
+        all.metadata.sort_by(|a, b| a.metric_family_name.cmp(&b.metric_family_name));
+        all
+    }
+
+    /// Converts `metrics` and hands each chunk's conversion to `emit`, in chunk order, as soon
+    /// as it and the ones before it are done: the caller sends the first chunks while the next
+    /// ones convert. Each family's metadata is emitted once; a series already emitted by an
+    /// earlier chunk is dropped and reported.
+    pub(crate) fn convert_each(&self, metrics: &mut ResourceMetrics, mut emit: impl FnMut(Chunk)) {
         let points = point_count(metrics);
         if points <= CHUNK_POINTS {
-            return self.full.convert(std::slice::from_ref(metrics));
+            let c = self.full.convert(std::slice::from_ref(metrics));
+            emit(Chunk { series: c.series.into(), metadata: c.metadata, report: c.report });
+            return;
         }
         // Split from the back, so that each split moves only its own points; chunk i is
         // `tails[tails.len() - i]`, and the tails go back in the reverse order.
@@ -48,52 +70,97 @@ impl ParallelConverter {
             (1..points.div_ceil(CHUNK_POINTS)).map(|i| i * CHUNK_POINTS).collect();
         let tails: Vec<(ResourceMetrics, Vec<Origin>)> =
             boundaries.iter().rev().map(|at| split(metrics, *at)).collect();
-        let head: &ResourceMetrics = metrics;
-        let chunks: Vec<&ResourceMetrics> =
-            std::iter::once(head).chain(tails.iter().rev().map(|(rm, _)| rm)).collect();
-        let converted = self.convert_chunks(&chunks);
+        {
+            let head: &ResourceMetrics = metrics;
+            let chunks: Vec<&ResourceMetrics> =
+                std::iter::once(head).chain(tails.iter().rev().map(|(rm, _)| rm)).collect();
+            self.convert_chunks(&chunks, &mut emit);
+        }
         for (tail, origins) in tails.into_iter().rev() {
             join(metrics, tail, origins);
         }
-        merge(converted)
     }
 
-    /// Converts every chunk (the first with `target_info`), on up to `threads` threads.
-    fn convert_chunks(&self, chunks: &[&ResourceMetrics]) -> Vec<Hashed> {
+    /// Converts every chunk (the first with `target_info`) on up to `threads` threads, and
+    /// emits them in order. The calling thread converts too, and emits whenever the next chunk
+    /// in order is ready.
+    fn convert_chunks(&self, chunks: &[&ResourceMetrics], emit: &mut dyn FnMut(Chunk)) {
         let one = |i: usize| {
             let converter = if i == 0 { &self.full } else { &self.tail };
             hashed(converter.convert(std::slice::from_ref(chunks[i])))
         };
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let work = || {
-            let mut done = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= chunks.len() {
-                    return done;
-                }
-                done.push((i, one(i)));
-            }
+        let next = AtomicUsize::new(0);
+        let ready: Mutex<Vec<Option<Hashed>>> =
+            Mutex::new((0..chunks.len()).map(|_| None).collect());
+        let done = Condvar::new();
+        let take = || {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            (i < chunks.len()).then_some(i)
         };
-        let mut results: Vec<(usize, Hashed)> = std::thread::scope(|s| {
-            let helpers: Vec<_> = (1..self.threads.min(chunks.len()))
-                .filter_map(|_| {
-                    // no thread to be had: the calling thread does all the work
-                    std::thread::Builder::new()
-                        .name("prw-convert".into())
-                        .spawn_scoped(s, work)
-                        .ok()
-                })
-                .collect();
-            let mut all = work();
-            for h in helpers {
-                all.extend(h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        let store = |i: usize, h: Hashed| {
+            lock(&ready)[i] = Some(h);
+            done.notify_all();
+        };
+        let mut merger = Merger::default();
+        std::thread::scope(|s| {
+            for _ in 1..self.threads.min(chunks.len()) {
+                // no thread to be had: the calling thread does all the work
+                let _ =
+                    std::thread::Builder::new().name("prw-convert".into()).spawn_scoped(s, || {
+                        while let Some(i) = take() {
+                            // a panicking conversion leaves its slot empty; the caller then
+                            // converts that chunk itself and gets the panic there
+                            let h =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| one(i)));
+                            match h {
+                                Ok(h) => store(i, h),
+                                Err(_) => done.notify_all(),
+                            }
+                        }
+                    });
             }
-            all
+            for want in 0..chunks.len() {
+                loop {
+                    if let Some(h) = lock(&ready)[want].take() {
+                        emit(merger.add(h));
+                        break;
+                    }
+                    if let Some(i) = take() {
+                        let h = one(i);
+                        store(i, h);
+                        continue;
+                    }
+                    // Everything is taken: wait for the helper converting `want`. If it
+                    // panicked its slot stays empty once all helpers are idle; convert here.
+                    let guard = lock(&ready);
+                    if guard[want].is_some() {
+                        continue;
+                    }
+                    let (guard, timeout) = done
+                        .wait_timeout(guard, std::time::Duration::from_secs(1))
+                        .unwrap_or_else(|p| p.into_inner());
+                    if guard[want].is_none()
+                        && timeout.timed_out()
+                        && helpers_idle(&next, chunks.len())
+                    {
+                        drop(guard);
+                        let h = one(want);
+                        store(want, h);
+                    }
+                }
+            }
         });
-        results.sort_by_key(|(i, _)| *i);
-        results.into_iter().map(|(_, h)| h).collect()
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Every chunk was taken; a waiting caller falls back to converting its chunk itself only after
+/// a timeout, so this is just a sanity check that no chunk is still unassigned.
+fn helpers_idle(next: &AtomicUsize, n: usize) -> bool {
+    next.load(Ordering::Relaxed) >= n
 }
 
 fn points_of(m: &Metric) -> usize {
@@ -307,64 +374,77 @@ impl std::hash::Hasher for Identity {
 
 type IdentityBuild = std::hash::BuildHasherDefault<Identity>;
 
-/// The chunks as one conversion; a series a later chunk shares with an earlier one is dropped
-/// and reported.
-fn merge(chunks: Vec<Hashed>) -> Conversion {
-    let total: usize = chunks.iter().map(|c| c.hashes.len()).sum();
-    let mut out = Conversion::default();
-    out.series.reserve(total);
-    // hash -> first series with it; hash collisions of different label sets go to `more`
-    let mut index: HashMap<u64, usize, IdentityBuild> =
-        HashMap::with_capacity_and_hasher(total, IdentityBuild::default());
-    let mut more: Vec<(u64, usize)> = Vec::new();
-    let mut duplicates: HashMap<String, u64> = HashMap::new();
-    let mut families: HashSet<String> = HashSet::new();
-    for (n, Hashed { conversion, hashes }) in chunks.into_iter().enumerate() {
+/// One chunk's share of the conversion, ready to be cut into requests.
+#[derive(Debug)]
+pub(crate) struct Chunk {
+    pub(crate) series: Arc<[Series]>,
+    /// The families not described by an earlier chunk.
+    pub(crate) metadata: Vec<Metadata>,
+    pub(crate) report: Report,
+}
+
+/// Joins chunk conversions one after the other: a series an earlier chunk already produced is
+/// dropped and reported, each family's metadata is kept once.
+#[derive(Default)]
+struct Merger {
+    emitted: Vec<Arc<[Series]>>,
+    /// label hash -> (chunk, index) of the first emitted series with it
+    index: HashMap<u64, (u32, u32), IdentityBuild>,
+    /// further series whose hash was taken (different labels, same 64-bit hash)
+    more: Vec<(u64, u32, u32)>,
+    families: HashSet<String>,
+}
+
+impl Merger {
+    fn seen(&self, h: u64, s: &Series) -> bool {
+        let same = |c: u32, i: u32| {
+            self.emitted
+                .get(c as usize)
+                .and_then(|e| e.get(i as usize))
+                .is_some_and(|e| same_labels(e, s))
+        };
+        self.index.get(&h).is_some_and(|&(c, i)| same(c, i))
+            || self.more.iter().any(|&(mh, c, i)| mh == h && same(c, i))
+    }
+
+    fn add(&mut self, h: Hashed) -> Chunk {
+        let Hashed { conversion, hashes } = h;
+        let c = u32::try_from(self.emitted.len()).unwrap_or(u32::MAX);
+        let first = c == 0;
+        let mut kept = Vec::with_capacity(conversion.series.len());
+        let mut kept_hashes = Vec::with_capacity(conversion.series.len());
+        let mut duplicates: HashMap<String, u64> = HashMap::new();
         for (s, h) in conversion.series.into_iter().zip(hashes) {
-            if n > 0 {
-                let twin = index.get(&h).is_some_and(|i| same_labels(&out.series[*i], &s))
-                    || more.iter().any(|(mh, i)| *mh == h && same_labels(&out.series[*i], &s));
-                if twin {
-                    *duplicates.entry(s.name().to_owned()).or_default() +=
-                        (s.sample_count() + s.histogram_count()) as u64;
-                    continue;
+            // one chunk's series are unique: only earlier chunks can hold a twin
+            if !first && self.seen(h, &s) {
+                *duplicates.entry(s.name().to_owned()).or_default() +=
+                    (s.sample_count() + s.histogram_count()) as u64;
+                continue;
+            }
+            kept.push(s);
+            kept_hashes.push(h);
+        }
+        for (i, h) in kept_hashes.into_iter().enumerate() {
+            let at = (c, u32::try_from(i).unwrap_or(u32::MAX));
+            match self.index.entry(h) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(at);
                 }
-            }
-            let i = out.series.len();
-            if index.try_insert_or_more(h, i) {
-                more.push((h, i));
-            }
-            out.series.push(s);
-        }
-        for m in conversion.metadata {
-            if families.insert(m.metric_family_name.clone()) {
-                out.metadata.push(m);
+                std::collections::hash_map::Entry::Occupied(_) => self.more.push((h, at.0, at.1)),
             }
         }
-        out.report.dropped.extend(conversion.report.dropped);
-        out.report.exemplars_dropped += conversion.report.exemplars_dropped;
-    }
-    out.metadata.sort_by(|a, b| a.metric_family_name.cmp(&b.metric_family_name));
-    for (metric, points) in duplicates {
-        out.report.dropped.push(Dropped { metric, reason: DropReason::DuplicateTimestamp, points });
-    }
-    out
-}
-
-trait InsertOrMore {
-    /// Inserts `h -> i` unless `h` is taken; returns whether it was taken.
-    fn try_insert_or_more(&mut self, h: u64, i: usize) -> bool;
-}
-
-impl InsertOrMore for HashMap<u64, usize, IdentityBuild> {
-    fn try_insert_or_more(&mut self, h: u64, i: usize) -> bool {
-        match self.entry(h) {
-            std::collections::hash_map::Entry::Occupied(_) => true,
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i);
-                false
-            }
+        let series: Arc<[Series]> = kept.into();
+        self.emitted.push(series.clone());
+        let metadata = conversion
+            .metadata
+            .into_iter()
+            .filter(|m| self.families.insert(m.metric_family_name.clone()))
+            .collect();
+        let mut report = conversion.report;
+        for (metric, points) in duplicates {
+            report.dropped.push(Dropped { metric, reason: DropReason::DuplicateTimestamp, points });
         }
+        Chunk { series, metadata, report }
     }
 }
 

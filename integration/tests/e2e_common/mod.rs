@@ -44,6 +44,7 @@ impl App {
             .with_attribute(KeyValue::new("service.instance.id", INSTANCE))
             .with_attribute(KeyValue::new("deployment.environment.name", "test"))
             .with_interval(interval)
+            .with_cardinality_limit(100_000)
             .with_view(
                 View::builder()
                     .with_instrument_name("e2e.size")

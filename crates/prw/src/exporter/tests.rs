@@ -393,3 +393,37 @@ fn connection_errors_through_the_real_transport_are_retried_not_dropped() {
         "the data and its stale markers"
     );
 }
+
+#[test]
+fn a_large_collection_is_converted_in_chunks_and_every_series_arrives_once() {
+    for threads in [1, 2, 4] {
+        let fake = FakeTransport::scripted(vec![]);
+        let exporter =
+            builder(&fake).self_metrics(false).conversion_threads(threads).build().unwrap();
+        let n = crate::parallel::CHUNK_POINTS * 3 + 123;
+        let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        let points = ids.iter().map(|id| point(&[("id", id)], 1.0, T0 + SEC)).collect();
+        let mut described = counter("c", points);
+        described.description = "described once".into();
+        block_on(exporter.export(resource("svc", vec![described]))).unwrap();
+        block_on(exporter.force_flush()).unwrap();
+        let reqs = fake.requests();
+        let mut seen = std::collections::HashSet::new();
+        for r in &reqs {
+            for s in &r.series {
+                assert!(seen.insert(s.labels.clone()), "{:?} sent twice", s.labels);
+            }
+        }
+        assert_eq!(seen.len(), n + 1, "every series and one target_info ({threads} threads)");
+        let meta: Vec<_> = reqs
+            .iter()
+            .flat_map(|r| &r.metadata)
+            .filter(|m| m.metric_family_name == "c_total")
+            .collect();
+        assert_eq!(meta.len(), 1, "{meta:?}");
+        assert_eq!(exporter.stats()[0].sent.samples, n as u64 + 1);
+        // the collection was put back together: the stale markers at shutdown cover it all
+        block_on(exporter.shutdown(Duration::from_secs(10))).unwrap();
+        assert_eq!(exporter.stats()[0].sent.samples, 2 * (n as u64 + 1));
+    }
+}
