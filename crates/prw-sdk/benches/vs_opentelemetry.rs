@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry::metrics::MeterProvider as _;
-use prw_api::MeterProvider as _;
 
 const METHODS: [&str; 10] =
     ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT", "PURGE"];
@@ -433,18 +432,23 @@ fn thread_cpu_nanos() -> u64 {
 /// Runs `per_thread(iters)` on `threads` threads at once; returns the CPU time they used,
 /// divided by the number of threads (so criterion's "time" is CPU time per measurement).
 fn cpu_on_threads(threads: usize, iters: u64, per_thread: &(dyn Fn(u64, usize) + Sync)) -> u64 {
+    // The kernel updates a thread's CPU time at scheduler ticks, so each measurement runs
+    // long enough (≥ 200,000 adds per thread) for that granularity not to matter.
+    let reps = (200_000 / iters.max(1)).max(1);
     let total = std::sync::atomic::AtomicU64::new(0);
     std::thread::scope(|s| {
         for t in 0..threads {
             let total = &total;
             s.spawn(move || {
                 let start = thread_cpu_nanos();
-                per_thread(iters, t);
+                for _ in 0..reps {
+                    per_thread(iters, t);
+                }
                 total.fetch_add(thread_cpu_nanos() - start, std::sync::atomic::Ordering::Relaxed);
             });
         }
     });
-    total.into_inner() / threads as u64
+    total.into_inner() / threads as u64 / reps
 }
 
 /// The CPU time of one add when N threads add at once. On a machine whose cores are busy

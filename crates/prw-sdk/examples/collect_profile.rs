@@ -1,6 +1,6 @@
 //! Collects a counter with many series repeatedly (for profiling collection).
 #![allow(clippy::unwrap_used)] // an example: a failure should stop it
-use prw_api::{KeyValue, MeterProvider};
+use prw_api::KeyValue;
 use std::time::Instant;
 
 fn main() {

@@ -8,7 +8,6 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use opentelemetry::metrics::MeterProvider as _;
-use prw_api::MeterProvider as _;
 
 struct Counting;
 static LIVE: AtomicI64 = AtomicI64::new(0);

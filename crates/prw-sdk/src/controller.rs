@@ -1,17 +1,4 @@
-//! [`PeriodicController`]: collects every interval on its own thread and hands the result to
-//! a [`MetricExporter`].
-//!
-//! - Exports never overlap: one thread collects and exports, one collection at a time.
-//! - Recording never waits for it: instruments write to the series store, which the
-//!   controller only reads; a slow or failing exporter delays the next collection, and
-//!   cumulative data simply accumulates meanwhile.
-//! - Each export gets `timeout`; one that takes longer is cancelled (dropped) and counted.
-//! - [`force_flush`](MetricReader::force_flush) and [`shutdown`](MetricReader::shutdown)
-//!   collect and export at once; shutdown then shuts the exporter down and stops the thread.
-//!
-//! The exporter's futures run on the controller thread (polled by a tiny built-in
-//! executor), or on the caller's runtime when one is given with
-//! [`PeriodicControllerBuilder::with_spawner`].
+//! The periodic controller: see [`PeriodicController`].
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -71,7 +58,20 @@ impl PeriodicControllerBuilder {
     }
 }
 
-/// Collects on a timer and exports; see the [module docs](self).
+/// [`PeriodicController`]: collects every interval on its own thread and hands the result to
+/// a [`MetricExporter`].
+///
+/// - Exports never overlap: one thread collects and exports, one collection at a time.
+/// - Recording never waits for it: instruments write to the series store, which the
+///   controller only reads; a slow or failing exporter delays the next collection, and
+///   cumulative data simply accumulates meanwhile.
+/// - Each export gets `timeout`; one that takes longer is cancelled (dropped) and counted.
+/// - [`force_flush`](MetricReader::force_flush) and [`shutdown`](MetricReader::shutdown)
+///   collect and export at once; shutdown then shuts the exporter down and stops the thread.
+///
+/// The exporter's futures run on the controller thread (polled by a tiny built-in
+/// executor), or on the caller's runtime when one is given with
+/// [`PeriodicControllerBuilder::with_spawner`].
 ///
 /// ```
 /// use std::time::Duration;

@@ -205,6 +205,17 @@ impl SdkMeterProvider {
         }
     }
 
+    /// A meter for the library or component `name`; the same as
+    /// [`MeterProvider::meter`], without needing the trait in scope.
+    pub fn meter(&self, name: &'static str) -> Meter {
+        MeterProvider::meter(self, name)
+    }
+
+    /// A meter for a fully described scope; the same as [`MeterProvider::meter_with_scope`].
+    pub fn meter_with_scope(&self, scope: InstrumentationScope) -> Meter {
+        MeterProvider::meter_with_scope(self, scope)
+    }
+
     /// The resource every export carries.
     pub fn resource(&self) -> &Resource {
         &self.inner.resource

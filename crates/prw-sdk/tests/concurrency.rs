@@ -6,7 +6,7 @@ mod common;
 use std::sync::Barrier;
 
 use common::*;
-use prw_api::{KeyValue, MeterProvider};
+use prw_api::KeyValue;
 use prw_proto::otlp::metrics::metric::Data;
 use prw_sdk::Temporality;
 

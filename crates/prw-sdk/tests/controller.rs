@@ -13,7 +13,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use prw_api::MeterProvider;
 use prw_sdk::{
     ExportError, ExportFuture, InMemoryExporter, MetricExporter, PeriodicController,
     ResourceMetrics, SdkMeterProvider, Spawn,

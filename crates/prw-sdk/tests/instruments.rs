@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use prw_api::{InstrumentKind, KeyValue, MeterProvider};
+use prw_api::{InstrumentKind, KeyValue};
 use prw_proto::otlp::metrics::AggregationTemporality;
 use prw_proto::otlp::metrics::metric::Data;
 use prw_sdk::{Aggregation, Temporality, View};

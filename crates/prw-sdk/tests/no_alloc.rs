@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use prw_api::{KeyValue, MeterProvider};
+use prw_api::KeyValue;
 use prw_sdk::{Aggregation, ManualReader, SdkMeterProvider, Temporality, View};
 
 struct Counting;

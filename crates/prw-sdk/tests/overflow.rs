@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use prw_api::{KeyValue, MeterProvider};
+use prw_api::KeyValue;
 use prw_proto::otlp::metrics::metric::Data;
 use prw_sdk::{ManualReader, SdkMeterProvider, Temporality};
 

@@ -7,7 +7,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use common::*;
-use prw_api::{KeyValue, MeterProvider};
+use prw_api::KeyValue;
 use prw_proto::otlp::metrics::AggregationTemporality;
 use prw_proto::otlp::metrics::metric::Data;
 use prw_sdk::Temporality;

@@ -2,7 +2,6 @@
 //! pull values out of the OTLP it produces.
 #![allow(dead_code, unreachable_pub)]
 
-use prw_api::MeterProvider;
 use prw_proto::otlp::common::{KeyValue as PKeyValue, any_value};
 use prw_proto::otlp::metrics::{Metric, NumberDataPoint, metric::Data, number_data_point};
 use prw_sdk::{ManualReader, ResourceMetrics, SdkMeterProvider, Temporality, View};
