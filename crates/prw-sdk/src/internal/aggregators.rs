@@ -1,12 +1,11 @@
 //! The aggregators' cells (what recording updates) and how a cell becomes an OTLP point.
 //!
 //! Sums and last values are single atomics. Histogram-like cells take a small per-series
-//! mutex: one uncontended lock keeps count, sum, buckets, min and max consistent with each
-//! other in every collected point, which separate atomics could not.
+//! lock: one uncontended lock keeps count, sum, buckets, min and max consistent with each
+//! other in every collected point, which separate atomic updates could not.
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
 
 use prw_proto::otlp::metrics::{
     AggregationTemporality, Gauge, Histogram as PHistogram, HistogramDataPoint, NumberDataPoint,
@@ -192,32 +191,100 @@ impl<T: Num> Aggregator for LastValueAgg<T> {
     }
 }
 
-#[derive(Debug)]
-pub(crate) struct HistState {
-    count: u64,
-    sum: f64,
-    min: f64,
-    max: f64,
-    buckets: Box<[u64]>,
+/// A tiny lock for a histogram cell: one compare-exchange to take, a plain store to release
+/// (a `Mutex` spends a second atomic read-modify-write on release). The fields it guards are
+/// atomics accessed with plain loads and stores while it is held, so no `unsafe` is needed and
+/// every collected point is consistent: count = sum of buckets.
+#[derive(Debug, Default)]
+struct SpinFlag(AtomicBool);
+
+struct Held<'a>(&'a AtomicBool);
+
+impl Drop for Held<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
-impl HistState {
-    fn reset(&mut self) {
-        self.count = 0;
-        self.sum = 0.0;
-        self.min = f64::INFINITY;
-        self.max = f64::NEG_INFINITY;
-        self.buckets.iter_mut().for_each(|b| *b = 0);
+impl SpinFlag {
+    #[inline]
+    fn hold(&self) -> Held<'_> {
+        if self.0.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err()
+        {
+            self.contended();
+        }
+        Held(&self.0)
     }
+
+    #[cold]
+    fn contended(&self) {
+        let mut spins = 0u32;
+        loop {
+            while self.0.load(Ordering::Relaxed) {
+                spins += 1;
+                if spins < 64 {
+                    std::hint::spin_loop();
+                } else {
+                    // The holder may have been preempted: let it run.
+                    std::thread::yield_now();
+                }
+            }
+            if self
+                .0
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// Adds one to a field guarded by a held [`SpinFlag`].
+#[inline(always)]
+fn bump(a: &AtomicU64, by: u64) {
+    a.store(a.load(Ordering::Relaxed) + by, Ordering::Relaxed);
+}
+
+#[inline(always)]
+fn get_f64(a: &AtomicU64) -> f64 {
+    f64::from_bits(a.load(Ordering::Relaxed))
+}
+
+#[inline(always)]
+fn set_f64(a: &AtomicU64, v: f64) {
+    a.store(v.to_bits(), Ordering::Relaxed);
 }
 
 /// An explicit-bucket histogram of one series.
 #[derive(Debug)]
-pub(crate) struct HistCell(Mutex<HistState>);
+pub(crate) struct HistCell {
+    flag: SpinFlag,
+    count: AtomicU64,
+    sum: AtomicU64,
+    min: AtomicU64,
+    max: AtomicU64,
+    buckets: Box<[AtomicU64]>,
+}
 
 impl Cell for HistCell {
     fn idle(&self) -> bool {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).count == 0
+        let _held = self.flag.hold();
+        self.count.load(Ordering::Relaxed) == 0
+    }
+}
+
+impl HistCell {
+    /// Zeroes the cell; the caller holds the flag.
+    fn reset(&self) {
+        self.count.store(0, Ordering::Relaxed);
+        set_f64(&self.sum, 0.0);
+        set_f64(&self.min, f64::INFINITY);
+        set_f64(&self.max, f64::NEG_INFINITY);
+        for b in self.buckets.iter() {
+            b.store(0, Ordering::Relaxed);
+        }
     }
 }
 
@@ -250,13 +317,14 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
     type Point = HistogramDataPoint;
 
     fn new_cell(&self) -> HistCell {
-        HistCell(Mutex::new(HistState {
-            count: 0,
-            sum: 0.0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-            buckets: vec![0; self.bounds.len() + 1].into(),
-        }))
+        HistCell {
+            flag: SpinFlag::default(),
+            count: AtomicU64::new(0),
+            sum: AtomicU64::new(0f64.to_bits()),
+            min: AtomicU64::new(f64::INFINITY.to_bits()),
+            max: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
+            buckets: (0..=self.bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+        }
     }
     #[inline]
     fn accepts(&self, value: T) -> bool {
@@ -267,40 +335,43 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
         let v = value.to_f64();
         // Bucket i holds (bounds[i-1], bounds[i]]: upper bounds are inclusive.
         let i = self.bounds.partition_point(|b| *b < v);
-        let mut s = cell.0.lock().unwrap_or_else(PoisonError::into_inner);
-        s.count += 1;
-        s.sum += v;
-        if v < s.min {
-            s.min = v;
+        let _held = cell.flag.hold();
+        bump(&cell.count, 1);
+        set_f64(&cell.sum, get_f64(&cell.sum) + v);
+        if v < get_f64(&cell.min) {
+            set_f64(&cell.min, v);
         }
-        if v > s.max {
-            s.max = v;
+        if v > get_f64(&cell.max) {
+            set_f64(&cell.max, v);
         }
-        s.buckets[i] += 1;
+        if let Some(b) = cell.buckets.get(i) {
+            bump(b, 1);
+        }
     }
     fn point(&self, cell: &HistCell, reset: bool, ctx: PointCtx<'_>) -> Option<HistogramDataPoint> {
-        let mut s = cell.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if reset && s.count == 0 {
+        let held = cell.flag.hold();
+        let count = cell.count.load(Ordering::Relaxed);
+        if reset && count == 0 {
             return None;
         }
-        let has = s.count > 0 && self.record_min_max;
+        let has = count > 0 && self.record_min_max;
         let point = HistogramDataPoint {
             attributes: Vec::new(),
             start_time_unix_nano: ctx.start,
             time_unix_nano: ctx.time,
-            count: s.count,
-            sum: self.record_sum.then_some(s.sum),
-            bucket_counts: s.buckets.to_vec(),
+            count,
+            sum: self.record_sum.then(|| get_f64(&cell.sum)),
+            bucket_counts: cell.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
             explicit_bounds: self.bounds.to_vec(),
             exemplars: Vec::new(),
             flags: 0,
-            min: has.then_some(s.min),
-            max: has.then_some(s.max),
+            min: has.then(|| get_f64(&cell.min)),
+            max: has.then(|| get_f64(&cell.max)),
         };
         if reset {
-            s.reset();
+            cell.reset();
         }
-        drop(s);
+        drop(held);
         Some(HistogramDataPoint { attributes: attributes(ctx.attrs), ..point })
     }
     fn data(&self, points: Vec<HistogramDataPoint>, temporality: Temporality) -> Data {
@@ -311,21 +382,20 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
     }
 }
 
-#[derive(Debug)]
-pub(crate) struct MmscState {
-    count: u64,
-    sum: f64,
-    min: f64,
-    max: f64,
-}
-
 /// Min, max, sum and count of one series.
 #[derive(Debug)]
-pub(crate) struct MmscCell(Mutex<MmscState>);
+pub(crate) struct MmscCell {
+    flag: SpinFlag,
+    count: AtomicU64,
+    sum: AtomicU64,
+    min: AtomicU64,
+    max: AtomicU64,
+}
 
 impl Cell for MmscCell {
     fn idle(&self) -> bool {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).count == 0
+        let _held = self.flag.hold();
+        self.count.load(Ordering::Relaxed) == 0
     }
 }
 
@@ -345,12 +415,13 @@ impl<T: Num> Aggregator for MmscAgg<T> {
     type Point = SummaryDataPoint;
 
     fn new_cell(&self) -> MmscCell {
-        MmscCell(Mutex::new(MmscState {
-            count: 0,
-            sum: 0.0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-        }))
+        MmscCell {
+            flag: SpinFlag::default(),
+            count: AtomicU64::new(0),
+            sum: AtomicU64::new(0f64.to_bits()),
+            min: AtomicU64::new(f64::INFINITY.to_bits()),
+            max: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
+        }
     }
     #[inline]
     fn accepts(&self, value: T) -> bool {
@@ -359,30 +430,38 @@ impl<T: Num> Aggregator for MmscAgg<T> {
     #[inline]
     fn update(&self, cell: &MmscCell, value: T) {
         let v = value.to_f64();
-        let mut s = cell.0.lock().unwrap_or_else(PoisonError::into_inner);
-        s.count += 1;
-        s.sum += v;
-        s.min = s.min.min(v);
-        s.max = s.max.max(v);
+        let _held = cell.flag.hold();
+        bump(&cell.count, 1);
+        set_f64(&cell.sum, get_f64(&cell.sum) + v);
+        if v < get_f64(&cell.min) {
+            set_f64(&cell.min, v);
+        }
+        if v > get_f64(&cell.max) {
+            set_f64(&cell.max, v);
+        }
     }
     fn point(&self, cell: &MmscCell, reset: bool, ctx: PointCtx<'_>) -> Option<SummaryDataPoint> {
-        let mut s = cell.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if reset && s.count == 0 {
+        let held = cell.flag.hold();
+        let count = cell.count.load(Ordering::Relaxed);
+        if reset && count == 0 {
             return None;
         }
-        let quantile_values = if s.count > 0 {
+        let quantile_values = if count > 0 {
             vec![
-                ValueAtQuantile { quantile: 0.0, value: s.min },
-                ValueAtQuantile { quantile: 1.0, value: s.max },
+                ValueAtQuantile { quantile: 0.0, value: get_f64(&cell.min) },
+                ValueAtQuantile { quantile: 1.0, value: get_f64(&cell.max) },
             ]
         } else {
             Vec::new()
         };
-        let (count, sum) = (s.count, s.sum);
+        let sum = get_f64(&cell.sum);
         if reset {
-            *s = MmscState { count: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY };
+            cell.count.store(0, Ordering::Relaxed);
+            set_f64(&cell.sum, 0.0);
+            set_f64(&cell.min, f64::INFINITY);
+            set_f64(&cell.max, f64::NEG_INFINITY);
         }
-        drop(s);
+        drop(held);
         Some(SummaryDataPoint {
             attributes: attributes(ctx.attrs),
             start_time_unix_nano: ctx.start,
