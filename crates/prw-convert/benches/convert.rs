@@ -204,6 +204,13 @@ fn bench_workload(c: &mut Criterion<CpuTime>, name: &str, input: &[ResourceMetri
     let n = conversion.series.len() as u64;
     let final_rw1 = to_rw1(&conversion.series, &[]);
     let final_rw2 = to_rw2(&conversion.series);
+    // A fair floor: both sides must produce the very same bytes.
+    let mut ours = Vec::new();
+    encode_rw1(&conversion.series, &[], &mut ours);
+    assert!(ours == final_rw1.encode_to_vec(), "encode_rw1 differs from prost");
+    ours.clear();
+    encode_rw2(&conversion.series, &mut ours);
+    assert!(ours == final_rw2.encode_to_vec(), "encode_rw2 differs from prost");
 
     let mut group = c.benchmark_group(name);
     group

@@ -3,12 +3,15 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use prw_proto::{rw1, rw2};
 
 use crate::series::{BucketSpan, Exemplar, Metadata, NativeHistogram, Sample, Series};
+use crate::sort::common_prefix;
 use crate::wire::{
-    label_body_len, ld_len, put_label, put_ld, put_str_field, put_varint, str_field_len, varint_len,
+    get_label, label_body_len, ld_len, put_label, put_ld, put_str_field, put_varint, str_field_len,
+    varint_len,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -201,60 +204,88 @@ struct SymbolTable<'s> {
     refs: Vec<u32>,
 }
 
+/// FxHash map from a symbol's bytes to its ref.
+type SymbolMap<'s> = HashMap<&'s [u8], u32, BuildHasherDefault<FxHasher>>;
+
+/// The symbols seen so far and their refs.
+struct Interner<'s> {
+    map: SymbolMap<'s>,
+    symbols: Vec<&'s [u8]>,
+}
+
+impl<'s> Interner<'s> {
+    fn new(capacity: usize) -> Self {
+        // Sized for about one new symbol per series up front: growing a big table rehashes it.
+        let mut map = SymbolMap::with_capacity_and_hasher(capacity + 64, Default::default());
+        map.insert(b"", 0);
+        Self { map, symbols: vec![b""] }
+    }
+
+    #[inline]
+    fn intern(&mut self, s: &'s [u8]) -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
+        let next = self.symbols.len() as u32;
+        let r = *self.map.entry(s).or_insert(next);
+        if r == next {
+            self.symbols.push(s);
+        }
+        r
+    }
+}
+
 impl<'s> SymbolTable<'s> {
     fn build(series: &'s [Series]) -> Self {
-        // Sized for about one new symbol per series up front: growing a big table rehashes it.
-        let mut map: HashMap<&'s [u8], u32, BuildHasherDefault<FxHasher>> =
-            HashMap::with_capacity_and_hasher(series.len() + 64, BuildHasherDefault::default());
-        let mut symbols: Vec<&'s [u8]> = vec![b""];
-        map.insert(b"", 0);
-        let mut intern = |s: &'s [u8]| -> u32 {
-            if s.is_empty() {
-                return 0;
-            }
-            if let Some(&r) = map.get(s) {
-                return r;
-            }
-            let r = symbols.len() as u32;
-            symbols.push(s);
-            map.insert(s, r);
-            r
-        };
+        let mut table = Interner::new(series.len());
         let mut refs: Vec<u32> = Vec::with_capacity(series.len() * 16);
-        let mut prev: Option<(&'s Series, usize)> = None;
+        // Sorted neighbours share most of their label bytes (`__name__`, resource and scope
+        // labels, the leading attributes): every label wholly inside the wire bytes a series
+        // shares with the previous one takes the previous refs, without parsing or hashing.
+        // Past that point a name equal to the previous series' name at the same index is
+        // reused too, so usually only the differing values are hashed.
+        let mut prev: Option<&'s Series> = None;
+        let mut prev_start = 0usize;
+        let mut prev_names: Vec<(&'s [u8], u32)> = Vec::new();
+        let mut names: Vec<(&'s [u8], u32)> = Vec::new();
+        let mut meta_refs = (0u32, 0u32);
         for s in series {
             let start = refs.len();
-            let mut prev_labels = prev.map(|(p, p_start)| (p.labels.iter_bytes(), p_start));
-            for (i, (name, value)) in s.labels.iter_bytes().enumerate() {
-                // Sorted neighbours share most labels: reuse their refs before hashing.
-                let mut name_ref = None;
-                let mut value_ref = None;
-                if let Some((it, p_start)) = prev_labels.as_mut() {
-                    if let Some((pn, pv)) = it.next() {
-                        if pn == name {
-                            name_ref = Some(refs[*p_start + 2 * i]);
-                            if pv == value {
-                                value_ref = Some(refs[*p_start + 2 * i + 1]);
-                            }
-                        }
-                    }
-                }
-                let n = name_ref.unwrap_or_else(|| intern(name));
-                let v = value_ref.unwrap_or_else(|| intern(value));
+            let wire = s.labels.wire();
+            let shared = prev.map_or(0, |p| common_prefix(p.labels.wire(), wire));
+            names.clear();
+            let mut pos = 0;
+            for i in 0..s.labels.len() {
+                let Some((name, value)) = get_label(wire, &mut pos) else { break };
+                let (n, v) = match prev_names.get(i) {
+                    Some(&(_, n)) if pos <= shared => (n, refs[prev_start + 2 * i + 1]),
+                    Some(&(pn, n)) if pn == name => (n, table.intern(value)),
+                    _ => (table.intern(name), table.intern(value)),
+                };
+                names.push((name, n));
                 refs.push(n);
                 refs.push(v);
             }
-            prev = Some((s, start));
+            std::mem::swap(&mut names, &mut prev_names);
             for e in &s.exemplars {
                 for (n, v) in &e.labels {
-                    refs.push(intern(n.as_bytes()));
-                    refs.push(intern(v.as_bytes()));
+                    refs.push(table.intern(n.as_bytes()));
+                    refs.push(table.intern(v.as_bytes()));
                 }
             }
-            refs.push(intern(s.metadata.help.as_bytes()));
-            refs.push(intern(s.metadata.unit.as_bytes()));
+            // Every series of a metric family shares one `Arc<Metadata>`.
+            if !prev.is_some_and(|p| Arc::ptr_eq(&p.metadata, &s.metadata)) {
+                meta_refs = (
+                    table.intern(s.metadata.help.as_bytes()),
+                    table.intern(s.metadata.unit.as_bytes()),
+                );
+            }
+            refs.push(meta_refs.0);
+            refs.push(meta_refs.1);
+            prev = Some(s);
+            prev_start = start;
         }
-        Self { symbols, refs }
+        Self { symbols: table.symbols, refs }
     }
 }
 

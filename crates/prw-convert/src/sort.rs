@@ -17,7 +17,8 @@ fn key_at(b: &[u8], at: usize) -> u64 {
     u64::from_be_bytes(k)
 }
 
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+/// Length of the longest common prefix of `a` and `b`.
+pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
     let mut i = 0;
     while i + 8 <= n {
