@@ -19,38 +19,21 @@ fn key_at(b: &[u8], at: usize) -> u64 {
 
 /// Length of the longest common prefix of `a` and `b`.
 pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
+    // Eight bytes at a time; `chunks_exact` lets the compiler drop the bounds checks.
+    let word = |c: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        u64::from_le_bytes(w)
+    };
     let mut i = 0;
-    while i + 8 <= n {
-        let x = u64::from_le_bytes([
-            a[i],
-            a[i + 1],
-            a[i + 2],
-            a[i + 3],
-            a[i + 4],
-            a[i + 5],
-            a[i + 6],
-            a[i + 7],
-        ]);
-        let y = u64::from_le_bytes([
-            b[i],
-            b[i + 1],
-            b[i + 2],
-            b[i + 3],
-            b[i + 4],
-            b[i + 5],
-            b[i + 6],
-            b[i + 7],
-        ]);
-        if x != y {
-            return i + ((x ^ y).trailing_zeros() / 8) as usize;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let d = word(x) ^ word(y);
+        if d != 0 {
+            return i + (d.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    while i < n && a[i] == b[i] {
-        i += 1;
-    }
-    i
+    i + a[i..].iter().zip(&b[i..]).take_while(|(x, y)| x == y).count()
 }
 
 /// Sorts `items` (pairs of scratch key and index into `bufs`) by `bufs[index]`, ties by index.
