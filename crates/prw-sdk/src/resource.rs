@@ -260,6 +260,7 @@ fn new_instance_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::sync::{Arc, Mutex};
 
     #[test]
@@ -321,5 +322,37 @@ mod tests {
         let m = a.merge(&b);
         assert_eq!(m.get("k").unwrap().as_str(), "b");
         assert_eq!(m.get("x").unwrap().as_str(), "1");
+    }
+
+    /// Percent-encodes everything but unreserved characters.
+    fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn resource_attributes_from_the_environment_round_trip(
+            entries in proptest::collection::btree_map("[a-z][a-z.]{0,10}", "\\PC{0,16}", 1..5)
+        ) {
+            let raw: Vec<String> = entries.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+            let parsed = parse_resource_attributes(&raw.join(",")).unwrap();
+            let r = Resource::new(parsed);
+            for (k, v) in &entries {
+                prop_assert_eq!(r.get(k).map(|v| v.as_str().into_owned()), Some(v.clone()));
+            }
+        }
+
+        #[test]
+        fn malformed_environment_never_panics(raw in "\\PC{0,40}") {
+            let _ = parse_resource_attributes(&raw);
+        }
     }
 }
