@@ -40,9 +40,12 @@
 //! # How recording stays cheap
 //!
 //! An instrument's series live in a sharded map. Finding an existing series hashes the
-//! attributes with a fast order-independent hash (no sorting, no allocation), takes one
-//! shard's read lock and updates atomics (sums, last values) or a per-series lock
-//! (histograms). Bound instruments (`counter.bind(&attrs)`) skip the lookup entirely.
+//! attributes with a fast order-independent hash (string hashes are computed once, when a
+//! `KeyValue` is made; no sorting, no allocation), reads the index without any lock
+//! (cumulative streams; delta streams, which evict idle series, take one shard's read lock)
+//! and updates atomics (sums, last values) or a per-series one-CAS lock (histograms).
+//! Bound instruments (`counter.bind(&attrs)`) skip the lookup entirely. Recording into an
+//! existing series never allocates.
 //!
 //! # Defaults and choices
 //!
