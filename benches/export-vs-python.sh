@@ -41,21 +41,26 @@ reset() { python3 -c 'import sys,urllib.request; urllib.request.urlopen(sys.argv
 echo "== prw ($SERIES series, $ROUNDS rounds + 1 warm-up)"
 reset
 rust_out=$("$target/release/examples/export_throughput" "$url" "$SERIES" "$ROUNDS")
-echo "$rust_out" | head -1
+echo "$rust_out" | head -2
 rust_rate=$(echo "$rust_out" | sed -n 's/^series_per_second=//p')
+rust_cpu_rate=$(echo "$rust_out" | sed -n 's/^series_per_cpu_second=//p')
 rust_series=$(stats)
 
 echo "== python opentelemetry-exporter-prometheus-remote-write $PY_EXPORTER_VERSION ($SERIES series, $PY_ROUNDS rounds + 1 warm-up)"
 reset
 py_out=$("$venv/bin/python" "$root/benches/python_export.py" "$url" "$SERIES" "$PY_ROUNDS")
-echo "$py_out" | head -1
+echo "$py_out" | head -2
 py_rate=$(echo "$py_out" | sed -n 's/^series_per_second=//p')
+py_cpu_rate=$(echo "$py_out" | sed -n 's/^series_per_cpu_second=//p')
 py_series=$(stats)
 
-# every round of both must have arrived: the workload's series (+ target_info for prw)
-echo "sink received: prw $rust_series series in $((ROUNDS + 1)) rounds, python $py_series series in $((PY_ROUNDS + 1)) rounds"
-if (( rust_series < SERIES * (ROUNDS + 1) || py_series < SERIES * (PY_ROUNDS + 1) )); then
+# every round of both must have arrived: the workload's series (+ target_info for prw; python
+# also exports once more when its provider shuts down)
+echo "sink received: prw $rust_series series for $((ROUNDS + 1)) exports of $SERIES, python $py_series for $((PY_ROUNDS + 2))"
+if (( rust_series < SERIES * (ROUNDS + 1) || py_series < SERIES * (PY_ROUNDS + 2) )); then
     echo "a sender lost series" >&2
     exit 1
 fi
-python3 -c "import sys; r, p = float(sys.argv[1]), float(sys.argv[2]); print(f'prw {r:,.0f} series/s, python {p:,.0f} series/s: {r / p:.1f}x')" "$rust_rate" "$py_rate"
+python3 -c "import sys; r, p = float(sys.argv[1]), float(sys.argv[2]); print(f'wall: prw {r:,.0f} series/s, python {p:,.0f} series/s: {r / p:.1f}x')" "$rust_rate" "$py_rate"
+python3 -c "import sys; r, p = float(sys.argv[1]), float(sys.argv[2]); print(f'CPU:  prw {r:,.0f} series/CPU-s, python {p:,.0f} series/CPU-s: {r / p:.1f}x')" "$rust_cpu_rate" "$py_cpu_rate"
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

@@ -23,8 +23,10 @@ fn main() {
     let w = workload::Workload::new(n);
     let exporter = workload::exporter(&url, protocol);
     let mut times = Vec::with_capacity(rounds);
+    let mut cpu = Vec::with_capacity(rounds);
     for round in 0..=rounds {
         w.record();
+        let c0 = process_cpu_seconds();
         let t0 = Instant::now();
         let collected = w.reader.collect().expect("collect");
         exporter.enqueue(collected).expect("enqueue");
@@ -35,9 +37,11 @@ fn main() {
         .expect("flush in time")
         .expect("delivered");
         let dt = t0.elapsed();
+        let dc = process_cpu_seconds() - c0;
         if round > 0 {
             // round 0 warms up connections and allocations
             times.push(dt);
+            cpu.push(dc);
         }
     }
     let stats = &exporter.stats()[0];
@@ -55,5 +59,22 @@ fn main() {
         stats.requests_sent,
         stats.bytes_sent
     );
+    cpu.sort_by(f64::total_cmp);
+    let cpu_median = cpu[cpu.len() / 2];
+    println!(
+        "  CPU (all threads, median per round): {:.0} ms = {:.0} series per CPU-second",
+        cpu_median * 1e3,
+        n as f64 / cpu_median
+    );
     println!("series_per_second={:.0}", rate(median));
+    println!("series_per_cpu_second={:.0}", n as f64 / cpu_median);
+}
+
+/// User + system CPU time of the whole process so far (all threads), from /proc.
+fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |r| r.1).split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime, in USER_HZ (100 on Linux)
+    (ticks(11) + ticks(12)) / 100.0
 }
