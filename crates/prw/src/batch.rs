@@ -296,3 +296,52 @@ mod tests {
         assert_eq!(total, 7);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use prw_convert::{MetricKind, Sample};
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Any series sizes and limits: every series in exactly one batch, in order; no batch
+        /// empty or over the series limit; over the byte limit only a lone series.
+        #[test]
+        fn batches_respect_the_limits_and_lose_nothing(
+            lens in prop::collection::vec(1usize..400, 0..300),
+            max_series in 1usize..50,
+            max_bytes in 1024usize..20_000,
+        ) {
+            let series: Vec<Series> = lens
+                .iter()
+                .enumerate()
+                .map(|(i, len)| {
+                    let v = format!("{i:0len$}");
+                    Series::new(
+                        &[("__name__", "m"), ("i", v.as_str())],
+                        prw_convert::Metadata { metric_family_name: "m".into(), kind: MetricKind::Gauge, ..Default::default() },
+                        vec![Sample { value: 1.0, timestamp_ms: 1, start_timestamp_ms: 0 }],
+                        vec![],
+                        vec![],
+                    )
+                    .expect("valid")
+                })
+                .collect();
+            let n = series.len();
+            let batches = cut(series, vec![], BatchLimits { max_series, max_bytes });
+            let mut next = 0;
+            for b in &batches {
+                prop_assert!(!b.series().is_empty());
+                prop_assert!(b.series().len() <= max_series);
+                prop_assert!(b.size() < max_bytes || b.series().len() == 1, "{} bytes", b.size());
+                for s in b.series() {
+                    prop_assert_eq!(s.label("i").map(|v| v.trim_start_matches('0').parse::<usize>().unwrap_or(0)), Some(next));
+                    next += 1;
+                }
+            }
+            prop_assert_eq!(next, n);
+        }
+    }
+}

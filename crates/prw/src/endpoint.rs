@@ -355,3 +355,46 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a user types as an endpoint: no panic; accepted only as http(s) with a
+        /// host; a password in it never shows in the error.
+        #[test]
+        fn any_endpoint_string_is_accepted_or_refused_cleanly(
+            scheme in prop::sample::select(vec!["http", "https", "ftp", "", "HTTP", "unix"]),
+            user in "[a-z]{0,3}",
+            host in "[a-z0-9.\\-\\[\\]:]{0,12}",
+            rest in ".{0,20}",
+        ) {
+            let secret = "pw9f3k2q";
+            let auth = if user.is_empty() { String::new() } else { format!("{user}:{secret}@") };
+            let url = format!("{scheme}://{auth}{host}{rest}");
+            match Endpoint::new(&url) {
+                Ok(e) => {
+                    let uri = e.url.expect("a url");
+                    prop_assert!(matches!(uri.scheme_str(), Some("http" | "https")));
+                    prop_assert!(uri.host().is_some_and(|h| !h.is_empty()));
+                    prop_assert!(!uri.authority().is_some_and(|a| a.as_str().contains('@')));
+                }
+                Err(err) => prop_assert!(!err.to_string().contains(secret), "{err}"),
+            }
+        }
+
+        /// Any header name and value: no panic, and the value is never repeated in the error.
+        #[test]
+        fn any_header_is_accepted_or_refused_without_echoing_the_value(
+            name in ".{0,12}",
+            value in "[ -~\\n\\r\\t]{0,12}zq7xv",
+        ) {
+            let e = Endpoint::new("http://localhost:9090/api/v1/write").expect("valid");
+            if let Err(err) = e.header(&name, &value) {
+                prop_assert!(!err.to_string().contains(&value), "{err}");
+            }
+        }
+    }
+}

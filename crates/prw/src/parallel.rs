@@ -555,3 +555,49 @@ mod tests {
         assert_eq!(rm, original);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::testing::otlp::{T0, counter, gauge, point, resource};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// However the points are spread over scopes and metrics and wherever it is cut, split
+        /// then join gives back exactly the collection.
+        #[test]
+        fn split_then_join_is_the_identity(
+            scopes in prop::collection::vec(prop::collection::vec(0usize..6, 0..4), 1..4),
+            at in 0usize..40,
+        ) {
+            let mut id = 0;
+            let mut rm = resource("s", vec![]);
+            rm.scope_metrics.clear();
+            for (si, metrics) in scopes.iter().enumerate() {
+                let ms = metrics
+                    .iter()
+                    .enumerate()
+                    .map(|(mi, n)| {
+                        let pts = (0..*n)
+                            .map(|_| {
+                                id += 1;
+                                point(&[("id", &id.to_string())], id as f64, T0)
+                            })
+                            .collect();
+                        if mi % 2 == 0 { counter(&format!("c{si}{mi}"), pts) } else { gauge(&format!("g{si}{mi}"), pts) }
+                    })
+                    .collect();
+                rm.scope_metrics.push(ScopeMetrics { metrics: ms, ..Default::default() });
+            }
+            let original = rm.clone();
+            let total = point_count(&rm);
+            let (tail, origins) = split(&mut rm, at);
+            prop_assert_eq!(point_count(&rm), at.min(total));
+            prop_assert_eq!(point_count(&rm) + point_count(&tail), total);
+            join(&mut rm, tail, origins);
+            prop_assert_eq!(rm, original);
+        }
+    }
+}
