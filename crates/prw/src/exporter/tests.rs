@@ -427,3 +427,18 @@ fn a_large_collection_is_converted_in_chunks_and_every_series_arrives_once() {
         assert_eq!(exporter.stats()[0].sent.samples, 2 * (n as u64 + 1));
     }
 }
+
+#[test]
+fn a_borrowed_runtime_that_is_gone_gives_errors_not_panics() {
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let fake = FakeTransport::scripted(vec![]);
+    let exporter = builder(&fake).runtime(rt.handle().clone()).build().unwrap();
+    drop(rt);
+    // queueing still works (and is dropped and counted when the queue fills); flushing and
+    // shutting down report that delivery is gone
+    block_on(exporter.export(resource("svc", vec![gauge("g", vec![point(&[], 1.0, T0 + SEC)])])))
+        .unwrap();
+    assert!(block_on(exporter.force_flush()).is_err());
+    assert!(block_on(exporter.shutdown(Duration::from_secs(1))).is_err());
+}
