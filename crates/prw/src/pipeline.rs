@@ -257,6 +257,17 @@ mod tests {
         assert!(!fake.requests().is_empty());
     }
 
+    #[tokio::test]
+    async fn inside_a_current_thread_runtime_a_blocking_shutdown_does_not_deadlock() {
+        // the exporter does not borrow a current-thread runtime: its delivery runs on its own
+        // thread, so blocking this one in shutdown() cannot starve it
+        let fake = FakeTransport::scripted(vec![]);
+        let provider = pipeline().with_exporter(exporter(&fake)).start().unwrap();
+        provider.meter("m").u64_counter("c").build().add(1, &[]);
+        provider.shutdown().unwrap();
+        assert!(!fake.requests().is_empty());
+    }
+
     #[test]
     fn mistakes_are_typed_errors() {
         assert!(matches!(pipeline().start(), Err(BuildError::MissingExporter)));
