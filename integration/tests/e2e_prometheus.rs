@@ -208,3 +208,47 @@ fn a_prometheus_outage_is_ridden_out_and_nothing_is_lost() {
     assert!(samples.len() >= 6, "{samples:?}");
     app.provider.shutdown().unwrap();
 }
+
+#[test]
+fn basic_auth_through_the_exporter_and_a_wrong_password_counted_as_rejected() {
+    prw_integration::require!(Prometheus);
+    let p = Prometheus::builder()
+        .lookback_delta(Duration::from_secs(60))
+        .basic_auth("pusher", "correct horse")
+        .start()
+        .expect("prometheus with basic auth starts");
+    let app = App::start(
+        exporter(&p).basic_auth("pusher", prw::Secret::new("correct horse")),
+        Duration::from_secs(3600),
+    );
+    Workload::new(&app.meter).record_all();
+    app.flush();
+    assert_eq!(value(&p, r#"e2e_requests_total{route="/a"}"#), 7.0);
+    app.provider.shutdown().unwrap();
+
+    let wrong = App::start(
+        exporter(&p).basic_auth("pusher", prw::Secret::new("wrong")),
+        Duration::from_secs(3600),
+    );
+    Workload::new(&wrong.meter).record_all();
+    wrong.flush();
+    let stats = &wrong.exporter.stats()[0];
+    assert!(stats.dropped(prw::DropReason::Rejected).samples > 0, "401 is final: {stats:?}");
+    assert_eq!(stats.retried.samples, 0, "{stats:?}");
+    assert_eq!(stats.sent.samples, 0, "{stats:?}");
+    let _ = wrong.provider.shutdown();
+}
+
+#[test]
+fn through_an_http_proxy() {
+    prw_integration::require!(Prometheus, prw_integration::TinyProxy);
+    let p = prometheus();
+    let proxy = prw_integration::TinyProxy::builder().start().expect("tinyproxy starts");
+    let app = App::start(exporter(&p).proxy(proxy.url()), Duration::from_secs(3600));
+    Workload::new(&app.meter).record_all();
+    app.flush();
+    assert_eq!(value(&p, r#"e2e_requests_total{route="/a"}"#), 7.0);
+    let through = proxy.requests();
+    assert!(through.iter().any(|r| r.contains("/api/v1/write")), "{through:?}\n{}", proxy.log());
+    app.provider.shutdown().unwrap();
+}
