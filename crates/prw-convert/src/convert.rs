@@ -18,6 +18,7 @@ use crate::report::{DropReason, Report};
 use crate::series::{
     Exemplar, LabelSet, Metadata, MetricKind, NativeHistogram, Points, Sample, Series,
 };
+use crate::sort::bytes_eq;
 use crate::value::{any_value_string, write_any_value};
 use crate::wire;
 
@@ -347,7 +348,9 @@ impl<'a> Run<'a> {
     /// The label name of an attribute key, remembered across points (keys repeat from point
     /// to point, and escaping them each time is a measurable cost).
     fn key_name(&mut self, key: &'a str) -> Result<S<'a>, ()> {
-        if let Some(&(_, name)) = self.key_cache.iter().find(|(k, _)| *k == key) {
+        if let Some(&(_, name)) =
+            self.key_cache.iter().find(|(k, _)| bytes_eq(k.as_bytes(), key.as_bytes()))
+        {
             return Ok(name);
         }
         let start = self.names.len();

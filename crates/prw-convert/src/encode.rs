@@ -8,7 +8,7 @@ use std::sync::Arc;
 use prw_proto::{rw1, rw2};
 
 use crate::series::{BucketSpan, Exemplar, Metadata, NativeHistogram, Sample, Series};
-use crate::sort::common_prefix;
+use crate::sort::{bytes_eq, common_prefix};
 use crate::wire::{
     get_label, label_body_len, ld_len, put_label, put_ld, put_str_field, put_varint, str_field_len,
     varint_len,
@@ -204,8 +204,29 @@ struct SymbolTable<'s> {
     refs: Vec<u32>,
 }
 
-/// FxHash map from a symbol's bytes to its ref.
-type SymbolMap<'s> = HashMap<&'s [u8], u32, BuildHasherDefault<FxHasher>>;
+/// A symbol's bytes as a map key: hashed without a length prefix and compared without a
+/// `memcmp` call (symbols are short).
+#[derive(Clone, Copy)]
+struct Sym<'s>(&'s [u8]);
+
+impl PartialEq for Sym<'_> {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        bytes_eq(self.0, other.0)
+    }
+}
+
+impl Eq for Sym<'_> {}
+
+impl std::hash::Hash for Sym<'_> {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.0);
+    }
+}
+
+/// FxHash map from a symbol to its ref.
+type SymbolMap<'s> = HashMap<Sym<'s>, u32, BuildHasherDefault<FxHasher>>;
 
 /// The symbols seen so far and their refs.
 struct Interner<'s> {
@@ -217,7 +238,7 @@ impl<'s> Interner<'s> {
     fn new(capacity: usize) -> Self {
         // Sized for about one new symbol per series up front: growing a big table rehashes it.
         let mut map = SymbolMap::with_capacity_and_hasher(capacity + 64, Default::default());
-        map.insert(b"", 0);
+        map.insert(Sym(b""), 0);
         Self { map, symbols: vec![b""] }
     }
 
@@ -227,7 +248,7 @@ impl<'s> Interner<'s> {
             return 0;
         }
         let next = self.symbols.len() as u32;
-        let r = *self.map.entry(s).or_insert(next);
+        let r = *self.map.entry(Sym(s)).or_insert(next);
         if r == next {
             self.symbols.push(s);
         }
@@ -259,7 +280,7 @@ impl<'s> SymbolTable<'s> {
                 let Some((name, value)) = get_label(wire, &mut pos) else { break };
                 let (n, v) = match prev_names.get(i) {
                     Some(&(_, n)) if pos <= shared => (n, refs[prev_start + 2 * i + 1]),
-                    Some(&(pn, n)) if pn == name => (n, table.intern(value)),
+                    Some(&(pn, n)) if bytes_eq(pn, name) => (n, table.intern(value)),
                     _ => (table.intern(name), table.intern(value)),
                 };
                 names.push((name, n));

@@ -164,7 +164,10 @@ impl PartialEq for LabelSet {
         // Sorted neighbours share long prefixes and usually differ in the last value: look at
         // the tail first, as one integer (a slice comparison here is a `memcmp` call, a
         // measurable cost when run once per series).
-        self.n == other.n && a.len() == b.len() && tail_word(a) == tail_word(b) && a == b
+        self.n == other.n
+            && a.len() == b.len()
+            && tail_word(a) == tail_word(b)
+            && crate::sort::bytes_eq(a, b)
     }
 }
 

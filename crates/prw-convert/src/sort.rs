@@ -6,6 +6,7 @@
 //! and only descends into runs that tie.
 
 use crate::series::Series;
+use crate::wire::get_label;
 
 /// The 8 bytes of `b` from `at`, big-endian, zero-padded past the end.
 fn key_at(b: &[u8], at: usize) -> u64 {
@@ -34,6 +35,13 @@ pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
         i += 8;
     }
     i + a[i..].iter().zip(&b[i..]).take_while(|(x, y)| x == y).count()
+}
+
+/// Byte-slice equality without a `memcmp` call: the strings compared here are short (label
+/// names and values), and the call costs more than the comparison.
+#[inline]
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && common_prefix(a, b) == a.len()
 }
 
 /// Sorts `items` (pairs of scratch key and index into `bufs`) by `bufs[index]`, ties by index.
@@ -94,6 +102,20 @@ fn msd_sort(items: &mut [(u64, u32)], bufs: &[&[u8]]) {
     }
 }
 
+/// Length of the wire bytes of the leading whole labels that all `series` share.
+fn shared_labels_len(series: &[Series]) -> usize {
+    let Some(first) = series.first() else { return 0 };
+    let w = first.labels.wire();
+    let common = series.iter().map(|s| common_prefix(w, s.labels.wire())).min().unwrap_or(0);
+    // Back to the end of the last label wholly inside the common bytes: since the bytes up to
+    // there are equal, it is a label boundary in every series.
+    let (mut pos, mut end) = (0, 0);
+    while get_label(w, &mut pos).is_some() && pos <= common {
+        end = pos;
+    }
+    end
+}
+
 /// The order of `series` by labels, as indices into it; equal label sets keep their input
 /// order.
 pub(crate) fn sorted_order(series: &[Series]) -> Vec<u32> {
@@ -104,14 +126,19 @@ pub(crate) fn sorted_order(series: &[Series]) -> Vec<u32> {
     // Lay every label set out as `name\0value\0...` in one arena: NUL sorts before every other
     // byte, so byte order is label order (unless a string contains NUL, fixed up below), and
     // the arena is compact in memory.
-    let total: usize = series.iter().map(|s| s.labels.wire().len()).sum();
+    // Leading labels that every series has byte for byte (`__name__`, resource and scope
+    // labels, often half the set) cannot change the order: leave them out.
+    let skip = shared_labels_len(series);
+    let total: usize = series.iter().map(|s| s.labels.wire().len() - skip).sum();
     let mut arena: Vec<u8> = Vec::with_capacity(total);
     let mut spans: Vec<(usize, usize)> = Vec::with_capacity(series.len());
     let mut nul = false;
     for s in series {
         let start = arena.len();
         nul |= s.labels.has_nul();
-        for (k, v) in s.labels.iter_bytes() {
+        let rest = &s.labels.wire()[skip..];
+        let mut pos = 0;
+        while let Some((k, v)) = get_label(rest, &mut pos) {
             arena.extend_from_slice(k);
             arena.push(0);
             arena.extend_from_slice(v);
