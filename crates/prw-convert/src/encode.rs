@@ -267,8 +267,10 @@ impl<'s> SymbolTable<'s> {
         // reused too, so usually only the differing values are hashed.
         let mut prev: Option<&'s Series> = None;
         let mut prev_start = 0usize;
-        let mut prev_names: Vec<(&'s [u8], u32)> = Vec::new();
-        let mut names: Vec<(&'s [u8], u32)> = Vec::new();
+        // Per label of the previous series: its name, the name's ref, and where it ends in the
+        // wire bytes (where it also ends in the next series, if that shares those bytes).
+        let mut prev_names: Vec<(&'s [u8], u32, usize)> = Vec::new();
+        let mut names: Vec<(&'s [u8], u32, usize)> = Vec::new();
         let mut meta_refs = (0u32, 0u32);
         for s in series {
             let start = refs.len();
@@ -277,13 +279,22 @@ impl<'s> SymbolTable<'s> {
             names.clear();
             let mut pos = 0;
             for i in 0..s.labels.len() {
+                let p = prev_names.get(i).copied();
+                if let Some((pn, n, end)) = p.filter(|p| p.2 <= shared) {
+                    // The same bytes: no need to even parse the label.
+                    pos = end;
+                    names.push((pn, n, end));
+                    let v = refs[prev_start + 2 * i + 1];
+                    refs.push(n);
+                    refs.push(v);
+                    continue;
+                }
                 let Some((name, value)) = get_label(wire, &mut pos) else { break };
-                let (n, v) = match prev_names.get(i) {
-                    Some(&(_, n)) if pos <= shared => (n, refs[prev_start + 2 * i + 1]),
-                    Some(&(pn, n)) if bytes_eq(pn, name) => (n, table.intern(value)),
+                let (n, v) = match p {
+                    Some((pn, n, _)) if bytes_eq(pn, name) => (n, table.intern(value)),
                     _ => (table.intern(name), table.intern(value)),
                 };
-                names.push((name, n));
+                names.push((name, n, pos));
                 refs.push(n);
                 refs.push(v);
             }
