@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use prw::PrometheusRemoteWriteExporter;
-use prw::api::{KeyValue, MeterProvider as _};
+use prw::api::KeyValue;
 use prw_integration::{Reply, ScriptedReceiver, TestDir};
 
 const MEASUREMENTS: u64 = 1_000_000;

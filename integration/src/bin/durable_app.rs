@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use prw::PrometheusRemoteWriteExporter;
-use prw::api::{KeyValue, MeterProvider as _};
+use prw::api::KeyValue;
 use prw::persistent_queue::{FsyncPolicy, PersistentQueueConfig};
 use prw::proto::otlp::metrics::{ResourceMetrics, metric, number_data_point};
 use prw::sdk::export::{ExportFuture, MetricExporter, Temporality};
