@@ -127,6 +127,8 @@ pub mod opentelemetry {
     }
 }
 
+mod histogram;
+
 /// Remote Write 1.0 types (`prometheus` package).
 pub mod rw1 {
     pub use crate::prometheus::*;

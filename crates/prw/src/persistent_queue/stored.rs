@@ -170,45 +170,9 @@ fn histogram_v2(h: &rw2::Histogram) -> Option<NativeHistogram> {
 }
 
 fn histogram_v1(h: &rw1::Histogram) -> Option<NativeHistogram> {
-    use rw1::histogram::{Count, ZeroCount};
-    let as_v2 = rw2::Histogram {
-        count: match h.count {
-            Some(Count::CountInt(n)) => Some(rw2::histogram::Count::CountInt(n)),
-            Some(Count::CountFloat(_)) => return None,
-            None => None,
-        },
-        zero_count: match h.zero_count {
-            Some(ZeroCount::ZeroCountInt(n)) => Some(rw2::histogram::ZeroCount::ZeroCountInt(n)),
-            Some(ZeroCount::ZeroCountFloat(_)) => return None,
-            None => None,
-        },
-        sum: h.sum,
-        schema: h.schema,
-        zero_threshold: h.zero_threshold,
-        negative_spans: h
-            .negative_spans
-            .iter()
-            .map(|s| rw2::BucketSpan { offset: s.offset, length: s.length })
-            .collect(),
-        negative_deltas: h.negative_deltas.clone(),
-        negative_counts: h.negative_counts.clone(),
-        positive_spans: h
-            .positive_spans
-            .iter()
-            .map(|s| rw2::BucketSpan { offset: s.offset, length: s.length })
-            .collect(),
-        positive_deltas: h.positive_deltas.clone(),
-        positive_counts: h.positive_counts.clone(),
-        reset_hint: h.reset_hint,
-        timestamp: h.timestamp,
-        custom_values: h.custom_values.clone(),
-        start_timestamp: 0,
-    };
-    histogram_v2(&as_v2)
+    histogram_v2(&rw2::Histogram::from(h))
 }
 
-/// A series the conversion could not have produced is skipped with a log line; its points
-/// are then missing from what is sent (the request's counts stay as stored).
 fn skipped(name: &str, why: &str) {
     tracing::warn!(target: "prw", "a queued series {name:?} cannot be re-encoded ({why}); skipped");
 }

@@ -299,7 +299,7 @@ fn resolve_v1(
                 .iter()
                 .map(|s| rw2::Sample { value: s.value, timestamp: s.timestamp, start_timestamp: 0 })
                 .collect(),
-            histograms: ts.histograms.iter().map(histogram_v1_to_v2).collect(),
+            histograms: ts.histograms.iter().map(rw2::Histogram::from).collect(),
             exemplars: ts
                 .exemplars
                 .iter()
@@ -342,42 +342,6 @@ fn resolve_v1(
         })
         .collect();
     (series, metadata)
-}
-
-/// Converts an RW 1.0 histogram into the RW 2.0 type (the same fields plus `start_timestamp`).
-pub(crate) fn histogram_v1_to_v2(h: &rw1::Histogram) -> rw2::Histogram {
-    use prw_proto::{rw1::histogram as h1, rw2::histogram as h2};
-    rw2::Histogram {
-        count: h.count.map(|c| match c {
-            h1::Count::CountInt(n) => h2::Count::CountInt(n),
-            h1::Count::CountFloat(n) => h2::Count::CountFloat(n),
-        }),
-        sum: h.sum,
-        schema: h.schema,
-        zero_threshold: h.zero_threshold,
-        zero_count: h.zero_count.map(|c| match c {
-            h1::ZeroCount::ZeroCountInt(n) => h2::ZeroCount::ZeroCountInt(n),
-            h1::ZeroCount::ZeroCountFloat(n) => h2::ZeroCount::ZeroCountFloat(n),
-        }),
-        negative_spans: h
-            .negative_spans
-            .iter()
-            .map(|s| rw2::BucketSpan { offset: s.offset, length: s.length })
-            .collect(),
-        negative_deltas: h.negative_deltas.clone(),
-        negative_counts: h.negative_counts.clone(),
-        positive_spans: h
-            .positive_spans
-            .iter()
-            .map(|s| rw2::BucketSpan { offset: s.offset, length: s.length })
-            .collect(),
-        positive_deltas: h.positive_deltas.clone(),
-        positive_counts: h.positive_counts.clone(),
-        reset_hint: h.reset_hint,
-        timestamp: h.timestamp,
-        custom_values: h.custom_values.clone(),
-        start_timestamp: 0,
-    }
 }
 
 /// Looks refs up in the symbol table, reporting each bad one once.
