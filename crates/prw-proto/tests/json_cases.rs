@@ -616,3 +616,21 @@ fn json_lines_and_documents() {
     // A pretty-printed request is not JSON lines.
     assert!(json::from_json_lines(&pretty).is_err());
 }
+
+#[test]
+fn pre_1_0_instrumentation_library_names_load_as_scope_metrics() {
+    let text = r#"{"resourceMetrics":[{"instrumentationLibraryMetrics":[{
+        "instrumentationLibrary":{"name":"lib","version":"0.9"},
+        "metrics":[{"name":"up","gauge":{"dataPoints":[{"timeUnixNano":"1","asInt":"1"}]}}]}]}]}"#;
+    let request = json::from_json_str(text).unwrap();
+    let scope_metrics = &request.resource_metrics[0].scope_metrics;
+    assert_eq!(scope_metrics.len(), 1);
+    let scope = scope_metrics[0].scope.as_ref().unwrap();
+    assert_eq!((scope.name.as_str(), scope.version.as_str()), ("lib", "0.9"));
+    assert_eq!(scope_metrics[0].metrics[0].name, "up");
+
+    // The old and the new name for the same field together are one field given twice.
+    let both = r#"{"resourceMetrics":[{"scopeMetrics":[],"instrumentationLibraryMetrics":[]}]}"#;
+    let err = json::from_json_str(both).unwrap_err();
+    assert!(err.to_string().contains("more than once"), "{err}");
+}

@@ -52,6 +52,12 @@ impl Message for ResourceMetrics {
             "scopeMetrics" | "scope_metrics" => {
                 self.scope_metrics = f.value::<List<Msg<ScopeMetrics>>>("scopeMetrics", 1)?;
             }
+            // Writers from before OTLP 1.0 (proto 0.x) named the same message
+            // InstrumentationLibraryMetrics; skipping it would lose their data.
+            "instrumentationLibraryMetrics" | "instrumentation_library_metrics" => {
+                self.scope_metrics =
+                    f.value::<List<Msg<ScopeMetrics>>>("instrumentationLibraryMetrics", 1)?;
+            }
             "schemaUrl" | "schema_url" => self.schema_url = f.value::<Str>("schemaUrl", 2)?,
             _ => f.skip(key)?,
         }
@@ -86,6 +92,10 @@ impl Message for ScopeMetrics {
     ) -> Result<(), A::Error> {
         match key {
             "scope" => self.scope = f.optional::<Msg<InstrumentationScope>>("scope", 0)?,
+            "instrumentationLibrary" | "instrumentation_library" => {
+                self.scope =
+                    f.optional::<Msg<InstrumentationScope>>("instrumentationLibrary", 0)?;
+            }
             "metrics" => self.metrics = f.value::<List<Msg<Metric>>>("metrics", 1)?,
             "schemaUrl" | "schema_url" => self.schema_url = f.value::<Str>("schemaUrl", 2)?,
             _ => f.skip(key)?,
