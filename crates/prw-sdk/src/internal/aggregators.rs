@@ -265,7 +265,36 @@ pub(crate) struct HistCell {
     sum: AtomicU64,
     min: AtomicU64,
     max: AtomicU64,
-    buckets: Box<[AtomicU64]>,
+    buckets: Buckets,
+}
+
+/// Buckets stored in the cell itself, up to this many (the default bounds give 16).
+const INLINE_BUCKETS: usize = 16;
+
+/// A histogram cell's bucket counts. Kept inline when few, so a record follows no pointer
+/// to a separate allocation (one dependent cache miss less per measurement).
+#[derive(Debug)]
+enum Buckets {
+    Inline { counts: [AtomicU64; INLINE_BUCKETS], len: usize },
+    Heap(Box<[AtomicU64]>),
+}
+
+impl Buckets {
+    fn new(n: usize) -> Self {
+        if n <= INLINE_BUCKETS {
+            Buckets::Inline { counts: std::array::from_fn(|_| AtomicU64::new(0)), len: n }
+        } else {
+            Buckets::Heap((0..n).map(|_| AtomicU64::new(0)).collect())
+        }
+    }
+
+    #[inline(always)]
+    fn as_slice(&self) -> &[AtomicU64] {
+        match self {
+            Buckets::Inline { counts, len } => counts.get(..*len).unwrap_or(counts),
+            Buckets::Heap(b) => b,
+        }
+    }
 }
 
 impl Cell for HistCell {
@@ -282,7 +311,7 @@ impl HistCell {
         set_f64(&self.sum, 0.0);
         set_f64(&self.min, f64::INFINITY);
         set_f64(&self.max, f64::NEG_INFINITY);
-        for b in self.buckets.iter() {
+        for b in self.buckets.as_slice() {
             b.store(0, Ordering::Relaxed);
         }
     }
@@ -293,6 +322,18 @@ pub const DEFAULT_BOUNDARIES: [f64; 15] = [
     0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
     10000.0,
 ];
+
+/// The number of `bounds` (sorted, finite) below `v`: its bucket. Up to 32 bounds a
+/// branch-free count, which the compiler vectorises, beats a binary search, whose branches
+/// on random values mispredict about half the time.
+#[inline(always)]
+fn bucket_index(bounds: &[f64], v: f64) -> usize {
+    if bounds.len() <= 32 {
+        bounds.iter().map(|b| usize::from(*b < v)).sum()
+    } else {
+        bounds.partition_point(|b| *b < v)
+    }
+}
 
 /// Explicit-bucket histogram.
 #[derive(Debug)]
@@ -323,7 +364,7 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
             sum: AtomicU64::new(0f64.to_bits()),
             min: AtomicU64::new(f64::INFINITY.to_bits()),
             max: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
-            buckets: (0..=self.bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            buckets: Buckets::new(self.bounds.len() + 1),
         }
     }
     #[inline]
@@ -334,7 +375,7 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
     fn update(&self, cell: &HistCell, value: T) {
         let v = value.to_f64();
         // Bucket i holds (bounds[i-1], bounds[i]]: upper bounds are inclusive.
-        let i = self.bounds.partition_point(|b| *b < v);
+        let i = bucket_index(&self.bounds, v);
         let _held = cell.flag.hold();
         bump(&cell.count, 1);
         set_f64(&cell.sum, get_f64(&cell.sum) + v);
@@ -344,7 +385,7 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
         if v > get_f64(&cell.max) {
             set_f64(&cell.max, v);
         }
-        if let Some(b) = cell.buckets.get(i) {
+        if let Some(b) = cell.buckets.as_slice().get(i) {
             bump(b, 1);
         }
     }
@@ -361,7 +402,12 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
             time_unix_nano: ctx.time,
             count,
             sum: self.record_sum.then(|| get_f64(&cell.sum)),
-            bucket_counts: cell.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
+            bucket_counts: cell
+                .buckets
+                .as_slice()
+                .iter()
+                .map(|b| b.load(Ordering::Relaxed))
+                .collect(),
             explicit_bounds: self.bounds.to_vec(),
             exemplars: Vec::new(),
             flags: 0,
