@@ -40,25 +40,10 @@ fn rw1_histogram(h: &NativeHistogram) -> rw1::Histogram {
 }
 
 fn rw2_histogram(h: &NativeHistogram) -> rw2::Histogram {
-    let spans = |s: &[BucketSpan]| {
-        s.iter().map(|s| rw2::BucketSpan { offset: s.offset, length: s.length }).collect()
-    };
+    // The 2.0 histogram is the 1.0 one plus its start timestamp.
     rw2::Histogram {
-        count: Some(rw2::histogram::Count::CountInt(h.count)),
-        sum: h.sum,
-        schema: h.schema,
-        zero_threshold: h.zero_threshold,
-        zero_count: Some(rw2::histogram::ZeroCount::ZeroCountInt(h.zero_count)),
-        negative_spans: spans(&h.negative_spans),
-        negative_deltas: h.negative_deltas.clone(),
-        negative_counts: Vec::new(),
-        positive_spans: spans(&h.positive_spans),
-        positive_deltas: h.positive_deltas.clone(),
-        positive_counts: Vec::new(),
-        reset_hint: rw2::histogram::ResetHint::Unspecified as i32,
-        timestamp: h.timestamp_ms,
-        custom_values: Vec::new(),
         start_timestamp: h.start_timestamp_ms,
+        ..rw2::Histogram::from(&rw1_histogram(h))
     }
 }
 
