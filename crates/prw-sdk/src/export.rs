@@ -66,4 +66,12 @@ pub trait MetricExporter: Debug + Send + Sync + 'static {
     fn temporality(&self) -> Temporality {
         Temporality::Cumulative
     }
+
+    /// Hands back a collection this exporter has finished with, so the SDK collects the
+    /// next one into its strings and vectors instead of allocating them (and the exporter
+    /// freeing them) again every interval. The SDK overwrites every field it keeps, so what
+    /// the exporter did to the collection does not matter. The default hands back nothing.
+    fn reclaim(&self) -> Option<ResourceMetrics> {
+        None
+    }
 }
