@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prw_proto::otlp::metrics::AggregationTemporality;
+use prw_proto::otlp::metrics::{AggregationTemporality, metric, number_data_point};
 use prw_sdk::export::{ExportError, MetricExporter};
 
 use super::*;
@@ -441,4 +441,56 @@ fn a_borrowed_runtime_that_is_gone_gives_errors_not_panics() {
         .unwrap();
     assert!(block_on(exporter.force_flush()).is_err());
     assert!(block_on(exporter.shutdown(Duration::from_secs(1))).is_err());
+}
+
+#[test]
+fn reclaim_hands_back_each_spent_collection_once() {
+    let fake = FakeTransport::scripted(vec![]);
+    let exporter =
+        builder(&fake).self_metrics(false).stale_markers_on_shutdown(false).build().unwrap();
+    assert_eq!(exporter.reclaim(), None, "nothing exported yet");
+    let collection =
+        |v: f64| resource("svc", vec![counter("c", vec![point(&[("k", "a")], v, T0 + SEC)])]);
+    block_on(exporter.export(collection(1.0))).unwrap();
+    assert_eq!(exporter.reclaim(), Some(collection(1.0)));
+    assert_eq!(exporter.reclaim(), None, "handed back once");
+    // unclaimed ones are not hoarded: only the latest spent collection is kept
+    for v in [2.0, 3.0] {
+        block_on(exporter.export(collection(v))).unwrap();
+    }
+    let back = exporter.reclaim().expect("the latest");
+    let Some(metric::Data::Sum(s)) = &back.scope_metrics[0].metrics[0].data else {
+        panic!("{back:?}")
+    };
+    assert_eq!(s.data_points[0].value, Some(number_data_point::Value::AsDouble(3.0)));
+    assert_eq!(exporter.reclaim(), None);
+    block_on(exporter.force_flush()).unwrap();
+    assert_eq!(exporter.stats()[0].sent.samples, 3 * 2, "each with its target_info");
+    block_on(exporter.shutdown(Duration::from_secs(5))).unwrap();
+}
+
+#[test]
+fn with_stale_markers_the_latest_collection_is_kept_for_them_and_not_reclaimed() {
+    let fake = FakeTransport::scripted(vec![]);
+    let exporter = builder(&fake).self_metrics(false).build().unwrap();
+    let collection = |key: &str, t: u64| {
+        resource("svc", vec![counter("c", vec![point(&[("k", key)], 1.0, T0 + t * SEC)])])
+    };
+    block_on(exporter.export(collection("a", 1))).unwrap();
+    assert_eq!(exporter.reclaim(), None, "the only collection is kept for the stale markers");
+    block_on(exporter.export(collection("b", 2))).unwrap();
+    let mut first = exporter.reclaim().expect("the first collection is spent");
+    assert_eq!(first, collection("a", 1));
+    // what the SDK then does with it must not reach the markers
+    first.scope_metrics[0].metrics[0].name = "scribbled".into();
+    drop(first);
+    block_on(exporter.shutdown(Duration::from_secs(5))).unwrap();
+    let series = fake.samples_by_series();
+    assert!(series.iter().all(|(l, _)| !l.iter().any(|(_, v)| v.starts_with("scribbled"))));
+    let a = find(&series, "c_total", &[("k", "a")]);
+    assert_eq!(a.len(), 1, "a ended before the latest collection: no marker {a:?}");
+    let b = find(&series, "c_total", &[("k", "b")]);
+    assert_eq!(b.len(), 2, "{b:?}");
+    assert_eq!(b[1].1.to_bits(), prw_convert::STALE_NAN_BITS);
+    assert!(b[1].0 > b[0].0);
 }
