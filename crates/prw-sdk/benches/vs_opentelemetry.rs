@@ -14,10 +14,14 @@
 //!   criterion's throughput is adds per second over all threads.
 //! - `collect/{10000,100000}`: one counter with that many series (cardinality limit raised
 //!   on both sides), collected by `force_flush` through a periodic reader into an exporter
-//!   that drops the data. prw-sdk's collection produces OTLP protobuf structs; the SDK's
-//!   own data model is what opentelemetry_sdk produces, so `otel_then_otlp` adds the
+//!   that only looks at the data. prw-sdk's collection produces OTLP protobuf structs; the
+//!   SDK's own data model is what opentelemetry_sdk produces, so `otel_then_otlp` adds the
 //!   conversion to the same OTLP structs (what opentelemetry-proto's transform does before
-//!   an OTLP or remote-write exporter can use it).
+//!   an OTLP or remote-write exporter can use it). opentelemetry_sdk's periodic reader
+//!   collects into the previous collection's buffers; `prw` does the same through
+//!   `MetricExporter::reclaim` (its exporter keeps each collection and hands it back, as
+//!   prw's remote-write exporter does), `prw_fresh` has an exporter that drops each
+//!   collection, so every one is built from new allocations and freed.
 #![allow(clippy::unwrap_used)] // tests and benches: a failure should stop them
 
 use std::hint::black_box;
@@ -98,12 +102,32 @@ fn prw_provider() -> prw_sdk::SdkMeterProvider {
         .build()
 }
 
-fn prw_periodic(limit: usize) -> prw_sdk::SdkMeterProvider {
+/// Keeps each collection and hands it back for the next one to be collected into.
+#[derive(Debug, Default)]
+struct PrwKeep(std::sync::Mutex<Option<prw_sdk::ResourceMetrics>>);
+impl prw_sdk::MetricExporter for PrwKeep {
+    fn export(&self, metrics: prw_sdk::ResourceMetrics) -> prw_sdk::ExportFuture<'_> {
+        black_box(&metrics);
+        *self.0.lock().unwrap() = Some(metrics);
+        Box::pin(async { Ok(()) })
+    }
+    fn force_flush(&self) -> prw_sdk::ExportFuture<'_> {
+        Box::pin(async { Ok(()) })
+    }
+    fn shutdown(&self, _deadline: Duration) -> prw_sdk::ExportFuture<'_> {
+        Box::pin(async { Ok(()) })
+    }
+    fn reclaim(&self) -> Option<prw_sdk::ResourceMetrics> {
+        self.0.lock().unwrap().take()
+    }
+}
+
+fn prw_periodic(limit: usize, exporter: impl prw_sdk::MetricExporter) -> prw_sdk::SdkMeterProvider {
     prw_sdk::SdkMeterProvider::builder()
         .with_resource(prw_sdk::Resource::builder_empty().with_service_name("bench").build())
         .with_cardinality_limit(limit)
         .with_reader(
-            prw_sdk::PeriodicController::builder(PrwNull)
+            prw_sdk::PeriodicController::builder(exporter)
                 .with_interval(Duration::from_secs(3600))
                 .build(),
         )
@@ -492,10 +516,12 @@ fn collect(c: &mut Criterion<ProcessCpuTime>) {
     let mut g = c.benchmark_group("collect");
     g.sample_size(10).measurement_time(Duration::from_secs(4));
     for n in [10_000usize, 100_000] {
-        let prw = prw_periodic(n + 10);
+        let prw = prw_periodic(n + 10, PrwKeep::default());
+        let prw_fresh = prw_periodic(n + 10, PrwNull);
         let otel = otel_provider(n + 10);
         let otel_otlp = otel_provider_exporting(n + 10, true);
         let pc = prw.meter("bench").u64_counter("series").build();
+        let pc2 = prw_fresh.meter("bench").u64_counter("series").build();
         let oc = otel.meter("bench").u64_counter("series").build();
         let oc2 = otel_otlp.meter("bench").u64_counter("series").build();
         // Each SDK's series are created in one go, so neither finds its memory interleaved
@@ -509,6 +535,15 @@ fn collect(c: &mut Criterion<ProcessCpuTime>) {
                 prw_api::KeyValue::new("c", d),
             ];
             pc.add(1, &attrs);
+        }
+        for k in 0..n as i64 {
+            let (a, b, d) = abc(k);
+            let attrs = [
+                prw_api::KeyValue::new("a", a),
+                prw_api::KeyValue::new("b", b),
+                prw_api::KeyValue::new("c", d),
+            ];
+            pc2.add(1, &attrs);
         }
         for k in 0..n as i64 {
             let (a, b, d) = abc(k);
@@ -530,6 +565,9 @@ fn collect(c: &mut Criterion<ProcessCpuTime>) {
         }
         g.bench_with_input(BenchmarkId::new("prw", n), &n, |b, _| {
             b.iter(|| prw.force_flush().unwrap())
+        });
+        g.bench_with_input(BenchmarkId::new("prw_fresh", n), &n, |b, _| {
+            b.iter(|| prw_fresh.force_flush().unwrap())
         });
         g.bench_with_input(BenchmarkId::new("otel", n), &n, |b, _| {
             b.iter(|| otel.force_flush().unwrap())

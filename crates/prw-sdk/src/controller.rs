@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use prw_api::diagnostics::{self, Severity};
 
 use crate::executor::{Spawn, block_on_timeout, spawn_and_wait};
-use crate::export::{ExportError, ExportResult, MetricExporter, Temporality};
+use crate::export::{ExportError, ExportResult, MetricExporter, ResourceMetrics, Temporality};
 use crate::reader::{Collector, MetricReader};
 
 /// The default collection interval (the specification's 60 s).
@@ -53,6 +53,7 @@ impl PeriodicControllerBuilder {
                 spawner: self.spawner,
                 state: Mutex::new(State::default()),
                 wake: Condvar::new(),
+                spare: Mutex::new(None),
             }),
         }
     }
@@ -66,6 +67,8 @@ impl PeriodicControllerBuilder {
 ///   controller only reads; a slow or failing exporter delays the next collection, and
 ///   cumulative data simply accumulates meanwhile.
 /// - Each export gets `timeout`; one that takes longer is cancelled (dropped) and counted.
+/// - Each collection is written into the one the exporter hands back through
+///   [`MetricExporter::reclaim`] (if it does), reusing its memory.
 /// - [`force_flush`](MetricReader::force_flush) and [`shutdown`](MetricReader::shutdown)
 ///   collect and export at once; shutdown then shuts the exporter down and stops the thread.
 ///
@@ -117,6 +120,8 @@ struct Inner {
     spawner: Option<Arc<dyn Spawn>>,
     state: Mutex<State>,
     wake: Condvar,
+    /// A collection that had nothing to export, kept to collect the next one into.
+    spare: Mutex<Option<ResourceMetrics>>,
 }
 
 impl fmt::Debug for Inner {
@@ -184,8 +189,16 @@ impl Inner {
     }
 
     fn collect_and_export(&self, collector: &Collector, deadline: Instant) -> ExportResult {
-        let metrics = collector.collect()?;
+        // Collect into a collection the exporter is done with (or the one kept from an
+        // interval with nothing to export), so steady-state collections reuse its memory.
+        let mut metrics = self
+            .exporter
+            .reclaim()
+            .or_else(|| self.spare.lock().unwrap_or_else(PoisonError::into_inner).take())
+            .unwrap_or_default();
+        collector.collect_into(&mut metrics)?;
         if metrics.scope_metrics.is_empty() {
+            *self.spare.lock().unwrap_or_else(PoisonError::into_inner) = Some(metrics);
             return Ok(());
         }
         let budget = deadline.saturating_duration_since(Instant::now());

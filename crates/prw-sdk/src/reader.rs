@@ -24,8 +24,22 @@ impl Collector {
 
     /// Runs observable callbacks and returns every stream's current points.
     pub fn collect(&self) -> Result<ResourceMetrics, ExportError> {
+        let mut rm = ResourceMetrics::default();
+        self.collect_into(&mut rm)?;
+        Ok(rm)
+    }
+
+    /// Like [`collect`](Collector::collect), but overwrites `rm`, keeping its strings' and
+    /// vectors' memory: pass the previous collection (see
+    /// [`MetricExporter::reclaim`](crate::MetricExporter::reclaim)) and a collection of
+    /// unchanged series allocates nothing. The result does not depend on what `rm` held:
+    /// it equals what `collect` returns. On error `rm` is left as it was.
+    pub fn collect_into(&self, rm: &mut ResourceMetrics) -> Result<(), ExportError> {
         match self.pipeline.upgrade() {
-            Some(p) => Ok(p.collect()),
+            Some(p) => {
+                p.collect_into(rm);
+                Ok(())
+            }
             None => Err(ExportError::AlreadyShutdown),
         }
     }
@@ -100,12 +114,36 @@ impl ManualReader {
 
     /// Collects now.
     pub fn collect(&self) -> Result<ResourceMetrics, ExportError> {
+        let mut rm = ResourceMetrics::default();
+        self.collect_into(&mut rm)?;
+        Ok(rm)
+    }
+
+    /// Collects now, over `rm`: a previous collection handed back here is overwritten in
+    /// place, reusing its memory, and the result equals what [`collect`](Self::collect)
+    /// returns whatever `rm` held. On error `rm` is left as it was.
+    ///
+    /// ```
+    /// use prw_api::MeterProvider;
+    /// use prw_sdk::{ManualReader, ResourceMetrics, SdkMeterProvider};
+    ///
+    /// let reader = ManualReader::new();
+    /// let provider = SdkMeterProvider::builder().with_reader(reader.clone()).build();
+    /// let hits = provider.meter("app").u64_counter("hits").build();
+    /// let mut rm = ResourceMetrics::default();
+    /// for _ in 0..3 {
+    ///     hits.add(1, &[]);
+    ///     reader.collect_into(&mut rm).unwrap(); // the 2nd and 3rd reuse the 1st's memory
+    /// }
+    /// assert_eq!(rm.scope_metrics[0].metrics[0].name, "hits");
+    /// ```
+    pub fn collect_into(&self, rm: &mut ResourceMetrics) -> Result<(), ExportError> {
         if self.inner.shut.load(Ordering::Acquire) {
             return Err(ExportError::AlreadyShutdown);
         }
         let collector = self.inner.collector.lock().unwrap_or_else(PoisonError::into_inner).clone();
         match collector {
-            Some(c) => c.collect(),
+            Some(c) => c.collect_into(rm),
             None => Err(ExportError::Failed(
                 "the reader is not registered: pass it to SdkMeterProviderBuilder::with_reader"
                     .into(),

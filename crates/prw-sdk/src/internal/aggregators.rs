@@ -12,7 +12,7 @@ use prw_proto::otlp::metrics::{
     Sum as PSum, Summary, SummaryDataPoint, metric::Data, summary_data_point::ValueAtQuantile,
 };
 
-use super::convert::attributes;
+use super::convert::{OtlpPoint, write_attributes};
 use super::exponential::{ExpoAggregator, ExpoCell};
 use super::number::Num;
 use super::value_map::Cell;
@@ -31,14 +31,21 @@ pub(crate) struct PointCtx<'a> {
 pub(crate) trait Aggregator: Send + Sync + 'static {
     type Input: Num;
     type Cell: Cell;
-    type Point;
+    type Point: OtlpPoint;
     fn new_cell(&self) -> Self::Cell;
     /// Whether this aggregation takes `value` (counters refuse negatives, histograms NaN).
     fn accepts(&self, value: Self::Input) -> bool;
     fn update(&self, cell: &Self::Cell, value: Self::Input);
-    /// The cell's point, resetting the cell when `reset` (delta); `None` if there is
-    /// nothing to report.
-    fn point(&self, cell: &Self::Cell, reset: bool, ctx: PointCtx<'_>) -> Option<Self::Point>;
+    /// Writes the cell's point over `out` (every field, whatever `out` held: it is a
+    /// previous collection's point, reused for its memory), resetting the cell when `reset`
+    /// (delta); false, leaving `out` unspecified, if there is nothing to report.
+    fn write_point(
+        &self,
+        cell: &Self::Cell,
+        reset: bool,
+        ctx: PointCtx<'_>,
+        out: &mut Self::Point,
+    ) -> bool;
     fn data(&self, points: Vec<Self::Point>, temporality: Temporality) -> Data;
 }
 
@@ -49,15 +56,14 @@ pub(crate) fn otlp_temporality(t: Temporality) -> i32 {
     }
 }
 
-fn number_point<T: Num>(value: T, ctx: PointCtx<'_>) -> NumberDataPoint {
-    NumberDataPoint {
-        attributes: attributes(ctx.attrs),
-        start_time_unix_nano: ctx.start,
-        time_unix_nano: ctx.time,
-        exemplars: Vec::new(),
-        flags: 0,
-        value: Some(value.point_value()),
-    }
+#[inline]
+fn write_number_point<T: Num>(value: T, ctx: PointCtx<'_>, out: &mut NumberDataPoint) {
+    write_attributes(ctx.attrs, &mut out.attributes);
+    out.start_time_unix_nano = ctx.start;
+    out.time_unix_nano = ctx.time;
+    out.exemplars.clear();
+    out.flags = 0;
+    out.value = Some(value.point_value());
 }
 
 /// An atomic sum and whether it was written since the last collection.
@@ -112,17 +118,26 @@ impl<T: Num> Aggregator for SumAgg<T> {
         T::atomic_add(&cell.bits, value);
         touch(&cell.touched);
     }
-    fn point(&self, cell: &SumCell, reset: bool, ctx: PointCtx<'_>) -> Option<NumberDataPoint> {
-        if reset {
+    #[inline]
+    fn write_point(
+        &self,
+        cell: &SumCell,
+        reset: bool,
+        ctx: PointCtx<'_>,
+        out: &mut NumberDataPoint,
+    ) -> bool {
+        let bits = if reset {
             let touched = cell.touched.swap(false, Ordering::Relaxed);
             let bits = cell.bits.swap(T::default().to_bits(), Ordering::Relaxed);
             if !touched && bits == T::default().to_bits() {
-                return None;
+                return false;
             }
-            Some(number_point(T::from_bits(bits), ctx))
+            bits
         } else {
-            Some(number_point(T::from_bits(cell.bits.load(Ordering::Relaxed)), ctx))
-        }
+            cell.bits.load(Ordering::Relaxed)
+        };
+        write_number_point(T::from_bits(bits), ctx, out);
+        true
     }
     fn data(&self, points: Vec<NumberDataPoint>, temporality: Temporality) -> Data {
         Data::Sum(PSum {
@@ -176,15 +191,20 @@ impl<T: Num> Aggregator for LastValueAgg<T> {
         touch(&cell.touched);
         touch(&cell.ever);
     }
-    fn point(
+    #[inline]
+    fn write_point(
         &self,
         cell: &LastValueCell,
         reset: bool,
         ctx: PointCtx<'_>,
-    ) -> Option<NumberDataPoint> {
+        out: &mut NumberDataPoint,
+    ) -> bool {
         let touched = cell.touched.swap(false, Ordering::Relaxed);
         let has = if reset { touched } else { cell.ever.load(Ordering::Relaxed) };
-        has.then(|| number_point(T::from_bits(cell.bits.load(Ordering::Relaxed)), ctx))
+        if has {
+            write_number_point(T::from_bits(cell.bits.load(Ordering::Relaxed)), ctx, out);
+        }
+        has
     }
     fn data(&self, points: Vec<NumberDataPoint>, _temporality: Temporality) -> Data {
         Data::Gauge(Gauge { data_points: points })
@@ -389,36 +409,39 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
             bump(b, 1);
         }
     }
-    fn point(&self, cell: &HistCell, reset: bool, ctx: PointCtx<'_>) -> Option<HistogramDataPoint> {
+    fn write_point(
+        &self,
+        cell: &HistCell,
+        reset: bool,
+        ctx: PointCtx<'_>,
+        out: &mut HistogramDataPoint,
+    ) -> bool {
         let held = cell.flag.hold();
         let count = cell.count.load(Ordering::Relaxed);
         if reset && count == 0 {
-            return None;
+            return false;
         }
         let has = count > 0 && self.record_min_max;
-        let point = HistogramDataPoint {
-            attributes: Vec::new(),
-            start_time_unix_nano: ctx.start,
-            time_unix_nano: ctx.time,
-            count,
-            sum: self.record_sum.then(|| get_f64(&cell.sum)),
-            bucket_counts: cell
-                .buckets
-                .as_slice()
-                .iter()
-                .map(|b| b.load(Ordering::Relaxed))
-                .collect(),
-            explicit_bounds: self.bounds.to_vec(),
-            exemplars: Vec::new(),
-            flags: 0,
-            min: has.then(|| get_f64(&cell.min)),
-            max: has.then(|| get_f64(&cell.max)),
-        };
+        out.count = count;
+        out.sum = self.record_sum.then(|| get_f64(&cell.sum));
+        out.min = has.then(|| get_f64(&cell.min));
+        out.max = has.then(|| get_f64(&cell.max));
+        out.bucket_counts.clear();
+        out.bucket_counts.extend(cell.buckets.as_slice().iter().map(|b| b.load(Ordering::Relaxed)));
         if reset {
             cell.reset();
         }
         drop(held);
-        Some(HistogramDataPoint { attributes: attributes(ctx.attrs), ..point })
+        write_attributes(ctx.attrs, &mut out.attributes);
+        out.start_time_unix_nano = ctx.start;
+        out.time_unix_nano = ctx.time;
+        if *out.explicit_bounds != *self.bounds {
+            out.explicit_bounds.clear();
+            out.explicit_bounds.extend_from_slice(&self.bounds);
+        }
+        out.exemplars.clear();
+        out.flags = 0;
+        true
     }
     fn data(&self, points: Vec<HistogramDataPoint>, temporality: Temporality) -> Data {
         Data::Histogram(PHistogram {
@@ -486,20 +509,25 @@ impl<T: Num> Aggregator for MmscAgg<T> {
             set_f64(&cell.max, v);
         }
     }
-    fn point(&self, cell: &MmscCell, reset: bool, ctx: PointCtx<'_>) -> Option<SummaryDataPoint> {
+    fn write_point(
+        &self,
+        cell: &MmscCell,
+        reset: bool,
+        ctx: PointCtx<'_>,
+        out: &mut SummaryDataPoint,
+    ) -> bool {
         let held = cell.flag.hold();
         let count = cell.count.load(Ordering::Relaxed);
         if reset && count == 0 {
-            return None;
+            return false;
         }
-        let quantile_values = if count > 0 {
-            vec![
+        out.quantile_values.clear();
+        if count > 0 {
+            out.quantile_values.extend([
                 ValueAtQuantile { quantile: 0.0, value: get_f64(&cell.min) },
                 ValueAtQuantile { quantile: 1.0, value: get_f64(&cell.max) },
-            ]
-        } else {
-            Vec::new()
-        };
+            ]);
+        }
         let sum = get_f64(&cell.sum);
         if reset {
             cell.count.store(0, Ordering::Relaxed);
@@ -508,15 +536,13 @@ impl<T: Num> Aggregator for MmscAgg<T> {
             set_f64(&cell.max, f64::NEG_INFINITY);
         }
         drop(held);
-        Some(SummaryDataPoint {
-            attributes: attributes(ctx.attrs),
-            start_time_unix_nano: ctx.start,
-            time_unix_nano: ctx.time,
-            count,
-            sum,
-            quantile_values,
-            flags: 0,
-        })
+        write_attributes(ctx.attrs, &mut out.attributes);
+        out.start_time_unix_nano = ctx.start;
+        out.time_unix_nano = ctx.time;
+        out.count = count;
+        out.sum = sum;
+        out.flags = 0;
+        true
     }
     fn data(&self, points: Vec<SummaryDataPoint>, _temporality: Temporality) -> Data {
         Data::Summary(Summary { data_points: points })
@@ -539,8 +565,20 @@ impl<T: Num> Aggregator for ExpoAggregator<T> {
     fn update(&self, cell: &ExpoCell, value: T) {
         self.record(cell, value.to_f64())
     }
-    fn point(&self, cell: &ExpoCell, reset: bool, ctx: PointCtx<'_>) -> Option<Self::Point> {
-        self.take(cell, reset, ctx)
+    fn write_point(
+        &self,
+        cell: &ExpoCell,
+        reset: bool,
+        ctx: PointCtx<'_>,
+        out: &mut Self::Point,
+    ) -> bool {
+        match self.take(cell, reset, ctx) {
+            Some(p) => {
+                *out = p;
+                true
+            }
+            None => false,
+        }
     }
     fn data(&self, points: Vec<Self::Point>, temporality: Temporality) -> Data {
         Data::ExponentialHistogram(prw_proto::otlp::metrics::ExponentialHistogram {

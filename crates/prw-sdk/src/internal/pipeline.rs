@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use prw_api::diagnostics::{self, Severity};
 use prw_api::{InstrumentDescriptor, InstrumentKind, InstrumentationScope};
 use prw_proto::otlp::common::InstrumentationScope as PScope;
-use prw_proto::otlp::metrics::{ResourceMetrics, ScopeMetrics};
+use prw_proto::otlp::metrics::{Metric, ResourceMetrics, ScopeMetrics};
 use prw_proto::otlp::resource::Resource as PResource;
 
 use super::aggregators::DEFAULT_BOUNDARIES;
-use super::convert::attributes;
+use super::convert::{attributes, write_resource, write_scope, write_str};
 use super::hash::KeyFilter;
 use super::stream::{Collect, Stats, StreamDesc};
 use crate::aggregation::Aggregation;
@@ -28,9 +28,11 @@ pub(crate) struct ResolvedStream {
     pub(crate) temporality: Temporality,
 }
 
+#[derive(Clone)]
 struct ScopeEntry {
     scope: InstrumentationScope,
     proto: PScope,
+    schema_url: String,
     streams: Vec<Arc<dyn Collect>>,
 }
 
@@ -40,7 +42,10 @@ pub(crate) struct Pipeline {
     views: Arc<[View]>,
     temporality: Temporality,
     default_limit: usize,
-    scopes: Mutex<Vec<ScopeEntry>>,
+    /// Copied on write (registering an instrument is rare), so that a collection takes the
+    /// list by cloning one `Arc`: no allocation, and a callback creating an instrument
+    /// cannot deadlock on the lock.
+    scopes: Mutex<Arc<Vec<ScopeEntry>>>,
     pub(crate) stats: Arc<Stats>,
 }
 
@@ -90,7 +95,7 @@ impl Pipeline {
             views,
             temporality,
             default_limit,
-            scopes: Mutex::new(Vec::new()),
+            scopes: Mutex::new(Arc::new(Vec::new())),
             stats,
         }
     }
@@ -155,6 +160,7 @@ impl Pipeline {
 
     pub(crate) fn register(&self, scope: &InstrumentationScope, stream: Arc<dyn Collect>) {
         let mut scopes = self.scopes.lock().unwrap_or_else(PoisonError::into_inner);
+        let scopes = Arc::make_mut(&mut scopes);
         if let Some(entry) = scopes.iter_mut().find(|e| e.scope == *scope) {
             entry.streams.push(stream);
             return;
@@ -167,41 +173,41 @@ impl Pipeline {
                 attributes: attributes(scope.attributes()),
                 dropped_attributes_count: 0,
             },
+            schema_url: scope.schema_url().unwrap_or_default().to_owned(),
             streams: vec![stream],
         });
     }
 
-    pub(crate) fn collect(&self) -> ResourceMetrics {
-        // Copy the stream list out so that a callback creating an instrument cannot deadlock.
-        type Snapshot = (PScope, String, Vec<Arc<dyn Collect>>);
-        let scopes: Vec<Snapshot> = self
-            .scopes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|e| {
-                (
-                    e.proto.clone(),
-                    e.scope.schema_url().unwrap_or_default().to_owned(),
-                    e.streams.clone(),
-                )
-            })
-            .collect();
+    /// Collects every stream over `rm`, a previous collection (or a default one) reused for
+    /// its memory. Whatever shape `rm` has, the result equals a collection into a default
+    /// `ResourceMetrics`: scopes and metrics are written in registration order over the
+    /// ones there, and what is left over is dropped.
+    pub(crate) fn collect_into(&self, rm: &mut ResourceMetrics) {
+        let scopes = self.scopes.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let now = now_unix_nanos();
-        let mut scope_metrics = Vec::with_capacity(scopes.len());
-        for (scope, schema_url, streams) in scopes {
-            let mut metrics = Vec::with_capacity(streams.len());
-            for s in streams {
-                s.collect(now, &mut metrics);
+        let mut used = 0;
+        for entry in scopes.iter() {
+            if used == rm.scope_metrics.len() {
+                rm.scope_metrics.push(ScopeMetrics::default());
             }
-            if !metrics.is_empty() {
-                scope_metrics.push(ScopeMetrics { scope: Some(scope), metrics, schema_url });
+            let sm = &mut rm.scope_metrics[used];
+            let mut n = 0;
+            for stream in &entry.streams {
+                if n == sm.metrics.len() {
+                    sm.metrics.push(Metric::default());
+                }
+                n += usize::from(stream.collect_into(now, &mut sm.metrics[n]));
+            }
+            if n > 0 {
+                // A scope without metrics leaves its place (and memory) to the next one.
+                sm.metrics.truncate(n);
+                write_scope(&entry.proto, sm.scope.get_or_insert_with(PScope::default));
+                write_str(&entry.schema_url, &mut sm.schema_url);
+                used += 1;
             }
         }
-        ResourceMetrics {
-            resource: Some(self.resource.clone()),
-            scope_metrics,
-            schema_url: self.schema_url.clone(),
-        }
+        rm.scope_metrics.truncate(used);
+        write_resource(&self.resource, rm.resource.get_or_insert_with(PResource::default));
+        write_str(&self.schema_url, &mut rm.schema_url);
     }
 }

@@ -14,7 +14,7 @@ use prw_proto::otlp::metrics::{
 };
 
 use super::aggregators::{Aggregator, PointCtx, otlp_temporality};
-use super::convert::attributes;
+use super::convert::{OtlpPoint, write_attributes, write_str};
 use super::hash::{KeyFilter, normalize};
 use super::number::Num;
 use super::value_map::{OVERFLOW_KEY, Series, ValueMap};
@@ -39,21 +39,30 @@ pub(crate) struct StreamDesc {
 }
 
 impl StreamDesc {
-    fn metric(&self, data: Data) -> Metric {
-        Metric {
-            name: self.name.to_string(),
-            description: self.description.to_string(),
-            unit: self.unit.to_string(),
-            metadata: Vec::new(),
-            data: Some(data),
-        }
+    /// Writes the name, description and unit over `out`'s and clears its metadata.
+    fn write_metric(&self, out: &mut Metric) {
+        write_str(&self.name, &mut out.name);
+        write_str(&self.description, &mut out.description);
+        write_str(&self.unit, &mut out.unit);
+        out.metadata.clear();
     }
 }
 
 /// Something the pipeline collects.
 pub(crate) trait Collect: Send + Sync {
-    /// Appends this stream's metric, if it has points.
-    fn collect(&self, now: u64, out: &mut Vec<Metric>);
+    /// Writes this stream's metric over `out`, a metric of a previous collection (or a
+    /// default one) reused for its memory: every field, whatever it held. False if the
+    /// stream has no points; `out` is then unspecified (the next stream reuses it).
+    fn collect_into(&self, now: u64, out: &mut Metric) -> bool;
+}
+
+/// The `n`th point of `points`, a default one added if there are only `n`.
+#[inline(always)]
+fn slot<P: Default>(points: &mut Vec<P>, n: usize) -> &mut P {
+    if n == points.len() {
+        points.push(P::default());
+    }
+    &mut points[n]
 }
 
 /// A synchronous instrument's stream.
@@ -144,27 +153,26 @@ impl<A: Aggregator> BoundSyncInstrument<A::Input> for Bound<A> {
 }
 
 impl<A: Aggregator> Collect for SyncStream<A> {
-    fn collect(&self, now: u64, out: &mut Vec<Metric>) {
+    fn collect_into(&self, now: u64, out: &mut Metric) -> bool {
         let delta = self.temporality == Temporality::Delta;
         let previous = self.last_collect.swap(now, Ordering::Relaxed);
+        let mut points = A::Point::take_points(&mut out.data);
         // The overflow series is not counted in len().
-        let mut points = Vec::with_capacity(self.map.len() + 1);
+        points.reserve((self.map.len() + 1).saturating_sub(points.len()));
+        let mut n = 0;
         self.map.collect(delta, |s| {
             // Delta points cover the interval since the last collection; cumulative points
             // cover the series' life, so their start stays fixed across collections.
             let start = if delta { previous } else { s.created };
             let ctx = PointCtx { attrs: &s.attrs, start, time: now };
-            match self.agg.point(&s.cell, delta, ctx) {
-                Some(p) => {
-                    points.push(p);
-                    true
-                }
-                None => false,
-            }
+            let has = self.agg.write_point(&s.cell, delta, ctx, slot(&mut points, n));
+            n += usize::from(has);
+            has
         });
-        if !points.is_empty() {
-            out.push(self.desc.metric(self.agg.data(points, self.temporality)));
-        }
+        points.truncate(n);
+        self.desc.write_metric(out);
+        out.data = Some(self.agg.data(points, self.temporality));
+        n > 0
     }
 }
 
@@ -300,7 +308,7 @@ impl<T: Num> AsyncStream<T> {
 }
 
 impl<T: Num> Collect for AsyncStream<T> {
-    fn collect(&self, now: u64, out: &mut Vec<Metric>) {
+    fn collect_into(&self, now: u64, out: &mut Metric) -> bool {
         let (observed, all_ok) = self.observe();
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let previous = std::mem::replace(&mut state.last_collect, now);
@@ -308,15 +316,24 @@ impl<T: Num> Collect for AsyncStream<T> {
 
         // Last observation of a set wins; sets past the cardinality limit merge into the
         // overflow set.
-        let mut current: HashMap<Vec<KeyValue>, T> = HashMap::with_capacity(observed.len());
+        // Sets in the order first observed (points come out in that order, the same every
+        // collection), with an index to find them.
+        let mut current: Vec<(Vec<KeyValue>, T)> = Vec::with_capacity(observed.len());
+        let mut index: HashMap<Vec<KeyValue>, usize> = HashMap::with_capacity(observed.len());
         let overflow_key = vec![KeyValue::new(OVERFLOW_KEY, true)];
         for (attrs, value) in observed {
-            let known = state.series.contains_key(&attrs) || current.contains_key(&attrs);
-            if known || current.len() + 1 < self.limit {
-                current.insert(attrs, value);
+            if let Some(&i) = index.get(&attrs) {
+                current[i].1 = value;
+            } else if state.series.contains_key(&attrs) || current.len() + 1 < self.limit {
+                index.insert(attrs.clone(), current.len());
+                current.push((attrs, value));
             } else {
                 self.stats.overflowed.fetch_add(1, Ordering::Relaxed);
-                let slot = current.entry(overflow_key.clone()).or_default();
+                let i = *index.entry(overflow_key.clone()).or_insert_with(|| {
+                    current.push((overflow_key.clone(), T::default()));
+                    current.len() - 1
+                });
+                let slot = &mut current[i].1;
                 *slot = match self.agg {
                     AsyncAgg::Sum { .. } => slot.add(value),
                     AsyncAgg::LastValue => value,
@@ -324,7 +341,18 @@ impl<T: Num> Collect for AsyncStream<T> {
             }
         }
 
-        let mut points = Vec::with_capacity(current.len());
+        let mut points = NumberDataPoint::take_points(&mut out.data);
+        let mut n = 0;
+        let mut push = |attrs: &[KeyValue], start: u64, flags: u32, value: T| {
+            let p = slot(&mut points, n);
+            write_attributes(attrs, &mut p.attributes);
+            p.start_time_unix_nano = start;
+            p.time_unix_nano = now;
+            p.exemplars.clear();
+            p.flags = flags;
+            p.value = Some(value.point_value());
+            n += 1;
+        };
         for (attrs, value) in &current {
             let series = state
                 .series
@@ -343,39 +371,28 @@ impl<T: Num> Collect for AsyncStream<T> {
                 _ => (*value, series.start),
             };
             series.last = *value;
-            points.push(NumberDataPoint {
-                attributes: attributes(attrs),
-                start_time_unix_nano: start,
-                time_unix_nano: now,
-                exemplars: Vec::new(),
-                flags: 0,
-                value: Some(reported.point_value()),
-            });
+            push(attrs, start, 0, reported);
         }
         // Sets a callback stopped reporting: exported once as "no recorded value" so the
         // exporter can mark them stale, then forgotten. Skipped when a callback failed, since
         // its sets are missing for another reason.
         if all_ok {
             let gone: Vec<Vec<KeyValue>> =
-                state.series.keys().filter(|k| !current.contains_key(*k)).cloned().collect();
+                state.series.keys().filter(|k| !index.contains_key(*k)).cloned().collect();
             for attrs in gone {
                 if let Some(series) = state.series.remove(&attrs) {
                     let value = if delta { T::default() } else { series.last };
-                    points.push(NumberDataPoint {
-                        attributes: attributes(&attrs),
-                        start_time_unix_nano: if delta { previous } else { series.start },
-                        time_unix_nano: now,
-                        exemplars: Vec::new(),
-                        flags: DataPointFlags::NoRecordedValueMask as u32,
-                        value: Some(value.point_value()),
-                    });
+                    push(
+                        &attrs,
+                        if delta { previous } else { series.start },
+                        DataPointFlags::NoRecordedValueMask as u32,
+                        value,
+                    );
                 }
             }
         }
         drop(state);
-        if points.is_empty() {
-            return;
-        }
+        points.truncate(n);
         let data = match self.agg {
             AsyncAgg::Sum { monotonic } => Data::Sum(PSum {
                 data_points: points,
@@ -384,6 +401,8 @@ impl<T: Num> Collect for AsyncStream<T> {
             }),
             AsyncAgg::LastValue => Data::Gauge(Gauge { data_points: points }),
         };
-        out.push(self.desc.metric(data));
+        self.desc.write_metric(out);
+        out.data = Some(data);
+        n > 0
     }
 }

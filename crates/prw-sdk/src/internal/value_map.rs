@@ -321,6 +321,8 @@ pub(crate) struct ValueMap<C> {
     limit: usize,
     filter: KeyFilter,
     name: Arc<str>,
+    /// The locked index's collection buffer, kept so that collecting allocates nothing.
+    batch: Mutex<Vec<Arc<Series<C>>>>,
 }
 
 impl<C: Cell> ValueMap<C> {
@@ -347,6 +349,7 @@ impl<C: Cell> ValueMap<C> {
             limit: limit.max(2),
             filter,
             name,
+            batch: Mutex::new(Vec::new()),
         }
     }
 
@@ -503,7 +506,7 @@ impl<C: Cell> ValueMap<C> {
             }
             Index::Locked(shards) => shards,
         };
-        let mut batch: Vec<Arc<Series<C>>> = Vec::new();
+        let mut batch = self.batch.lock().unwrap_or_else(PoisonError::into_inner);
         for shard in shards.iter() {
             batch.clear();
             {
@@ -511,7 +514,7 @@ impl<C: Cell> ValueMap<C> {
                 batch.extend(table.iter().cloned());
             }
             let mut quiet = 0usize;
-            for s in &batch {
+            for s in batch.iter() {
                 let had_data = visit(s);
                 s.quiet.store(!had_data, Ordering::Relaxed);
                 quiet += usize::from(!had_data);
@@ -525,6 +528,8 @@ impl<C: Cell> ValueMap<C> {
                 self.len.0.fetch_sub(removed, Ordering::Relaxed);
             }
         }
+        // Keeps the memory, not the series: evicted ones are freed now.
+        batch.clear();
     }
 }
 
