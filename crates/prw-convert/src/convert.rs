@@ -18,7 +18,7 @@ use crate::report::{DropReason, Report};
 use crate::series::{
     Exemplar, LabelSet, Metadata, MetricKind, NativeHistogram, Points, Sample, Series,
 };
-use crate::sort::bytes_eq;
+use crate::sort::{SortLayout, bytes_eq};
 use crate::value::{any_value_string, write_any_value};
 use crate::wire;
 
@@ -231,6 +231,14 @@ struct Run<'a> {
     flat_at: Vec<(u32, u32, u32)>,
     /// Whether a label of the point contains NUL.
     flat_nul: bool,
+    /// The point's labels laid out for sorting (`name\0value\0`), leaving out the labels that
+    /// come from the scope base (see [`SortLayout`]); where each label starts in it, plus the
+    /// end; and which scope-base labels (bit `j` for `scope_base[j]`) were left out.
+    lay: Vec<u8>,
+    lay_at: Vec<(u32, bool)>,
+    lay_mask: u64,
+    /// The sort layouts of the current metric's series.
+    chunk_lay: SortLayout,
     /// Latest timestamp of anything emitted for the current resource (for `target_info`).
     resource_max_ts: i64,
 }
@@ -316,6 +324,10 @@ impl<'a> Run<'a> {
             flat: Vec::new(),
             flat_at: Vec::new(),
             flat_nul: false,
+            lay: Vec::new(),
+            lay_at: Vec::new(),
+            lay_mask: 0,
+            chunk_lay: SortLayout::default(),
         }
     }
 
@@ -609,8 +621,13 @@ impl<'a> Run<'a> {
         let mut flat = std::mem::take(&mut self.flat);
         let mut at = std::mem::take(&mut self.flat_at);
         let mut base_enc = std::mem::take(&mut self.base_enc);
+        let mut lay = std::mem::take(&mut self.lay);
+        let mut lay_at = std::mem::take(&mut self.lay_at);
         flat.clear();
         at.clear();
+        lay.clear();
+        lay_at.clear();
+        let mut lay_mask = 0u64;
         let mut nul = false;
         // With a plan, the labels that come from the resource and scope are the same in every
         // point: their encodings are made once per scope and copied.
@@ -618,7 +635,24 @@ impl<'a> Run<'a> {
             self.plan.as_ref().map(|p| p.slots.as_slice()).filter(|s| s.len() == self.point.len());
         for (idx, &(k, v)) in self.point.iter().enumerate() {
             let start = flat.len();
-            if let Some(&Slot::Base(j)) = slots.and_then(|s| s.get(idx)) {
+            let base = match slots.and_then(|s| s.get(idx)) {
+                Some(&Slot::Base(j)) => Some(j),
+                _ => None,
+            };
+            // Every series of the metric has this scope-base label, value and all: the sort
+            // needs only its name (to compare it with another set's label at the same place;
+            // a label of the same name there is this one).
+            let (kb, vb) = (self.s(k).as_bytes(), self.s(v).as_bytes());
+            let omit = matches!(base, Some(j) if j < 64);
+            lay_at.push((lay.len() as u32, omit));
+            lay.extend_from_slice(kb);
+            lay.push(0);
+            match base {
+                Some(j) if j < 64 => lay_mask |= 1 << j,
+                _ => lay.extend_from_slice(vb),
+            }
+            lay.push(0);
+            if let Some(j) = base {
                 if base_enc.len() <= j {
                     base_enc.resize_with(j + 1, || None);
                 }
@@ -656,10 +690,14 @@ impl<'a> Run<'a> {
             at.push((start as u32, name_start as u32, k.len() as u32));
         }
         at.push((flat.len() as u32, 0, 0));
+        lay_at.push((lay.len() as u32, false));
         self.flat = flat;
         self.flat_at = at;
         self.base_enc = base_enc;
         self.flat_nul = nul;
+        self.lay = lay;
+        self.lay_at = lay_at;
+        self.lay_mask = lay_mask;
     }
 
     /// The label set of one series: the point's labels with `extras` (sorted by name) replacing
@@ -667,6 +705,7 @@ impl<'a> Run<'a> {
     fn label_set(&mut self, extras: &[(&str, &str)]) -> LabelSet {
         const MAX_EXTRAS: usize = 4;
         if extras.len() > MAX_EXTRAS {
+            self.chunk_lay.invalidate();
             return LabelSet::from_sorted(Merge { run: self, point: 0, extras, extra: 0 });
         }
         let (flat, at) = (&self.flat, &self.flat_at);
@@ -701,8 +740,31 @@ impl<'a> Run<'a> {
             wire::put_label(out, k.as_bytes(), v.as_bytes());
         }
         out.extend_from_slice(&flat[pos..]);
+        let end = out.len();
         let nul = self.flat_nul || extras.iter().any(|(k, v)| k.contains('\0') || v.contains('\0'));
-        LabelSet::in_buffer(Arc::clone(&self.pending), begin, out.len(), n, nul)
+        // The same splice on the sort layout.
+        let (lay, lay_at) = (&self.lay, &self.lay_at);
+        let chunk = &mut self.chunk_lay;
+        let lay_begin = chunk.bytes.len();
+        let mut lpos = 0usize;
+        let mut replaced_base = false;
+        for (i, (k, v)) in extras.iter().enumerate() {
+            let (j, replaces) = plan[i];
+            let start = lay_at[j].0 as usize;
+            chunk.bytes.extend_from_slice(&lay[lpos..start]);
+            lpos = if replaces { lay_at[j + 1].0 as usize } else { start };
+            replaced_base |= replaces && lay_at[j].1;
+            chunk.bytes.extend_from_slice(k.as_bytes());
+            chunk.bytes.push(0);
+            chunk.bytes.extend_from_slice(v.as_bytes());
+            chunk.bytes.push(0);
+        }
+        chunk.bytes.extend_from_slice(&lay[lpos..]);
+        chunk.push(lay_begin, self.lay_mask, nul);
+        if replaced_base {
+            chunk.invalidate();
+        }
+        LabelSet::in_buffer(Arc::clone(&self.pending), begin, end, n, nul)
     }
 
     fn push_series(
@@ -795,9 +857,18 @@ impl<'a> Run<'a> {
                     s.labels.buf = Arc::clone(&buf);
                 }
             }
-            let order = crate::sort::sorted_order(&self.series[start..]);
+            let n = self.series.len() - start;
+            let order = match self.chunk_lay.sorted_order(n) {
+                Some(order) => {
+                    // Debug builds (the tests) check the layouts against the full comparison.
+                    debug_assert_eq!(order, crate::sort::sorted_order(&self.series[start..]));
+                    order
+                }
+                None => crate::sort::sorted_order(&self.series[start..]),
+            };
             self.chunks.push(order.into_iter().map(|i| i + start as u32).collect());
         }
+        self.chunk_lay.clear();
     }
 
     fn metric_ctx(

@@ -102,6 +102,64 @@ fn msd_sort(items: &mut [(u64, u32)], bufs: &[&[u8]]) {
     }
 }
 
+/// The series of one metric laid out for sorting, written while their labels are built (no
+/// second pass over the label bytes): each series' labels as `name\0value\0...` in label
+/// order, leaving out the labels the converter knows every series of the metric has byte for
+/// byte (those from the resource and scope). Leaving out a label that all sets contain changes
+/// neither their order nor which of them are equal, and it shortens what the sort reads to the
+/// labels that vary (the point attributes, `__name__`, `le`).
+#[derive(Debug, Default)]
+pub(crate) struct SortLayout {
+    pub(crate) bytes: Vec<u8>,
+    spans: Vec<(u32, u32)>,
+    /// The scope-base labels left out (bit `j` for base label `j`), which must be the same for
+    /// every series.
+    mask: Option<u64>,
+    /// Set when the layouts cannot be used: a series without one, different labels left out,
+    /// or a NUL byte in a name or value (byte order is then not label order).
+    broken: bool,
+}
+
+impl SortLayout {
+    /// Records the layout of the next series: `bytes[start..]`, with the base labels in `mask`
+    /// left out.
+    pub(crate) fn push(&mut self, start: usize, mask: u64, nul: bool) {
+        let end = self.bytes.len();
+        if nul || end > u32::MAX as usize || *self.mask.get_or_insert(mask) != mask {
+            self.broken = true;
+        }
+        self.spans.push((start as u32, end as u32));
+    }
+
+    /// Marks the layouts unusable (a series was made without one).
+    pub(crate) fn invalidate(&mut self) {
+        self.broken = true;
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.spans.clear();
+        self.mask = None;
+        self.broken = false;
+    }
+
+    /// The sorted order of the `n` series laid out, as for [`sorted_order`]; `None` when the
+    /// layouts cannot be used.
+    pub(crate) fn sorted_order(&self, n: usize) -> Option<Vec<u32>> {
+        if self.broken || self.spans.len() != n {
+            return None;
+        }
+        let bufs: Vec<&[u8]> =
+            self.spans.iter().map(|&(a, b)| &self.bytes[a as usize..b as usize]).collect();
+        if bufs.windows(2).all(|w| w[0] <= w[1]) {
+            return Some((0..n as u32).collect());
+        }
+        let mut items: Vec<(u64, u32)> = (0..n as u32).map(|i| (0, i)).collect();
+        msd_sort(&mut items, &bufs);
+        Some(items.into_iter().map(|(_, i)| i).collect())
+    }
+}
+
 /// Length of the wire bytes of the leading whole labels that all `series` share.
 fn shared_labels_len(series: &[Series]) -> usize {
     let Some(first) = series.first() else { return 0 };
