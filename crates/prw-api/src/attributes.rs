@@ -116,6 +116,20 @@ impl StringValue {
     }
 }
 
+impl StringValue {
+    /// Whether both hold the very same text in memory: the same `&'static str`, or clones of
+    /// one shared `Arc<str>`. Equal values need not be; values this returns true for are
+    /// equal, and telling so costs two comparisons instead of reading the text.
+    #[inline(always)]
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        match (&self.repr, &other.repr) {
+            (Repr::Static(_, a), Repr::Static(_, b)) => std::ptr::eq(*a, *b),
+            (Repr::Shared(_, a), Repr::Shared(_, b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
 impl PartialEq for StringValue {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
@@ -208,6 +222,12 @@ impl Key {
     #[inline]
     pub fn hash_code(&self) -> u64 {
         self.0.hash_code()
+    }
+
+    /// Whether both keys hold the very same text in memory; see [`StringValue::ptr_eq`].
+    #[inline(always)]
+    pub fn ptr_eq(&self, other: &Key) -> bool {
+        self.0.ptr_eq(&other.0)
     }
 
     /// Pairs this key with a value.
@@ -538,6 +558,24 @@ mod tests {
         ] {
             assert!(seen.insert(hash_str(s)), "{s}");
         }
+    }
+
+    #[test]
+    fn ptr_eq_means_same_storage() {
+        let shared: Arc<str> = Arc::from("v");
+        let a = StringValue::from(shared.clone());
+        assert!(a.ptr_eq(&StringValue::from(shared)));
+        assert!(!a.ptr_eq(&StringValue::from(Arc::<str>::from("v"))));
+        let text: &'static str = "v";
+        let s = StringValue::from(text);
+        assert!(s.ptr_eq(&StringValue::from(text)));
+        assert!(!s.ptr_eq(&StringValue::from("w")));
+        assert!(!s.ptr_eq(&a));
+        let owned = StringValue::from(String::from("v"));
+        assert!(!owned.ptr_eq(&owned.clone()));
+        let k: &'static str = "k";
+        assert!(Key::from(k).ptr_eq(&Key::from_static_str(k)));
+        assert!(!Key::from("k").ptr_eq(&Key::from(String::from("k"))));
     }
 
     #[test]

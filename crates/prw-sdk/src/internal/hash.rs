@@ -181,8 +181,45 @@ fn position(stored: &[KeyValue], kv: &KeyValue, guess: usize) -> Option<usize> {
 /// Whether `input` (any order, kept keys only) is exactly the normalised set `stored`
 /// (sorted by key, keys unique). Never allocates. Returns false, so the caller takes the
 /// slow path, for inputs with duplicate keys and for sets of more than 64 attributes.
-#[inline]
+///
+/// First, inline, the common case: every attribute kept and listed in the stored (sorted)
+/// order, so pair `j` of one is pair `j` of the other, compared by pointer for `'static` and
+/// shared text. Any difference falls through to the general comparison.
+#[inline(always)]
 pub(crate) fn same_set(stored: &[KeyValue], input: &[KeyValue], filter: &KeyFilter) -> bool {
+    if filter.is_all() && stored.len() == input.len() {
+        let mut j = 0;
+        while j < input.len() {
+            if !same_pair(&stored[j], &input[j]) && !equal_pair(&stored[j], &input[j]) {
+                return same_set_any_order(stored, input, filter);
+            }
+            j += 1;
+        }
+        return true;
+    }
+    same_set_any_order(stored, input, filter)
+}
+
+/// Whether two pairs are equal, comparing text (owned strings, other types).
+#[inline(never)]
+fn equal_pair(s: &KeyValue, i: &KeyValue) -> bool {
+    s.key == i.key && same_value(&s.value, &i.value)
+}
+
+/// Whether two pairs are the same, when both hold the same `'static` or shared text (or the
+/// same integer); false otherwise, which sends the caller to [`equal_pair`].
+#[inline(always)]
+fn same_pair(s: &KeyValue, i: &KeyValue) -> bool {
+    s.key.ptr_eq(&i.key)
+        && match (&s.value, &i.value) {
+            (Value::String(x), Value::String(y)) => x.ptr_eq(y),
+            (Value::I64(x), Value::I64(y)) => x == y,
+            _ => false,
+        }
+}
+
+#[inline(never)]
+fn same_set_any_order(stored: &[KeyValue], input: &[KeyValue], filter: &KeyFilter) -> bool {
     if stored.len() > 64 {
         return false;
     }
@@ -258,6 +295,30 @@ mod tests {
         assert!(!same_set(&n, &[kv("a", 1), kv("b", 2)], &f));
         assert!(!same_set(&n, &[kv("a", 1), kv("b", 2), kv("c", 4)], &f));
         assert!(!same_set(&n, &[kv("a", 1), kv("a", 1), kv("b", 2)], &f));
+    }
+
+    #[test]
+    fn storage_does_not_matter() {
+        let f = KeyFilter::default();
+        let shared: std::sync::Arc<str> = "/users".into();
+        let stored = normalize(&[KeyValue::new("a", "x"), KeyValue::new("b", shared.clone())], &f);
+        for input in [
+            [KeyValue::new("a", "x"), KeyValue::new("b", shared.clone())],
+            [KeyValue::new("a", String::from("x")), KeyValue::new("b", "/users")],
+            [KeyValue::new(String::from("a"), "x"), KeyValue::new("b", String::from("/users"))],
+            [KeyValue::new("b", "/users"), KeyValue::new("a", "x")],
+        ] {
+            assert_eq!(hash_set(&stored, &f), hash_set(&input, &f));
+            assert!(same_set(&stored, &input, &f), "{input:?}");
+        }
+        for input in [
+            [KeyValue::new("a", "x"), KeyValue::new("b", "/user")],
+            [KeyValue::new("a", String::from("y")), KeyValue::new("b", shared.clone())],
+            [KeyValue::new("a", "x"), KeyValue::new("c", shared.clone())],
+            [KeyValue::new("a", "x"), KeyValue::new("b", 1)],
+        ] {
+            assert!(!same_set(&stored, &input, &f), "{input:?}");
+        }
     }
 
     #[test]

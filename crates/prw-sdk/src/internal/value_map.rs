@@ -353,6 +353,7 @@ impl<C: Cell> ValueMap<C> {
         }
     }
 
+    #[cold]
     fn empty_series(&self, new_cell: &impl Fn() -> C) -> &Arc<Series<C>> {
         self.empty.get_or_init(|| {
             self.len.0.fetch_add(1, Ordering::Relaxed);
@@ -377,7 +378,11 @@ impl<C: Cell> ValueMap<C> {
     }
 
     /// Runs `update` on the series for `attrs`, creating it if needed.
-    #[inline]
+    ///
+    /// The empty set, a single atomic load away, is handled here and everything else out of
+    /// line: inlined into the caller, the lookup's register saves and stack frame would be
+    /// paid by attribute-less measurements too.
+    #[inline(always)]
     pub(crate) fn with_series<R>(
         &self,
         attrs: &[KeyValue],
@@ -385,8 +390,21 @@ impl<C: Cell> ValueMap<C> {
         update: impl FnOnce(&Series<C>) -> R,
     ) -> R {
         if attrs.is_empty() {
+            if let Some(s) = self.empty.get() {
+                return update(s);
+            }
             return update(self.empty_series(&new_cell));
         }
+        self.with_attrs(attrs, new_cell, update)
+    }
+
+    #[inline(never)]
+    fn with_attrs<R>(
+        &self,
+        attrs: &[KeyValue],
+        new_cell: impl Fn() -> C,
+        update: impl FnOnce(&Series<C>) -> R,
+    ) -> R {
         let hash = hash_set(attrs, &self.filter);
         match &self.index {
             Index::Free(shards) => {
@@ -403,12 +421,25 @@ impl<C: Cell> ValueMap<C> {
                 }
             }
         }
+        self.missing(attrs, &new_cell, update)
+    }
+
+    /// The set has no series yet (or a rare hash collision hid it): create it, or send the
+    /// measurement to the overflow series when the stream is full.
+    #[cold]
+    #[inline(never)]
+    fn missing<R>(
+        &self,
+        attrs: &[KeyValue],
+        new_cell: &impl Fn() -> C,
+        update: impl FnOnce(&Series<C>) -> R,
+    ) -> R {
         if self.len.0.load(Ordering::Relaxed) + 1 >= self.limit && !has_duplicate_keys(attrs) {
             // Full: a set that is not here goes to the overflow series, without the cost of
             // normalising it (it would only be thrown away).
-            return update(self.overflow_series(&new_cell));
+            return update(self.overflow_series(new_cell));
         }
-        let series = self.find_or_insert(attrs, &new_cell);
+        let series = self.find_or_insert(attrs, new_cell);
         update(&series)
     }
 
