@@ -36,7 +36,7 @@ fn word4(b: &[u8]) -> u64 {
     u64::from(u32::from_le_bytes(w))
 }
 
-#[inline]
+#[inline(always)]
 fn hash_value(v: &Value) -> u64 {
     match v {
         Value::String(s) => s.hash_code(),
@@ -67,7 +67,7 @@ fn hash_array(a: &Array) -> u64 {
     fold(h ^ tag, K2)
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn hash_pair(kv: &KeyValue) -> u64 {
     fold(kv.key.hash_code() ^ K0, hash_value(&kv.value) ^ K1)
 }
@@ -145,17 +145,23 @@ fn same_value(a: &Value, b: &Value) -> bool {
 
 /// The order-independent hash of the kept attributes of `attrs`. Each pair's hash is a
 /// folded multiply, already well mixed, so their sum needs no finaliser.
-#[inline]
+#[inline(always)]
 pub(crate) fn hash_set(attrs: &[KeyValue], filter: &KeyFilter) -> u64 {
+    if !filter.is_all() {
+        return hash_kept(attrs, filter);
+    }
     let mut sum = 0u64;
-    if filter.is_all() {
-        for kv in attrs {
-            sum = sum.wrapping_add(hash_pair(kv));
-        }
-    } else {
-        for kv in attrs.iter().filter(|kv| filter.keeps(&kv.key)) {
-            sum = sum.wrapping_add(hash_pair(kv));
-        }
+    for kv in attrs {
+        sum = sum.wrapping_add(hash_pair(kv));
+    }
+    sum
+}
+
+#[inline(never)]
+fn hash_kept(attrs: &[KeyValue], filter: &KeyFilter) -> u64 {
+    let mut sum = 0u64;
+    for kv in attrs.iter().filter(|kv| filter.keeps(&kv.key)) {
+        sum = sum.wrapping_add(hash_pair(kv));
     }
     sum
 }

@@ -35,9 +35,10 @@ const SHARDS: usize = 1 << SHARD_BITS;
 /// The lock-free index needs fewer shards: they only spread inserts and table growth.
 const FREE_SHARD_BITS: u32 = 3;
 const FREE_SHARDS: usize = 1 << FREE_SHARD_BITS;
-/// Table generations per lock-free shard: 32 slots doubling 24 times is far past any
-/// cardinality limit.
-const GENERATIONS: usize = 24;
+/// Table generations per lock-free shard: 32 slots doubling 31 times is far past any
+/// cardinality limit. A power of two, so indexing by the current generation needs no bounds
+/// check.
+const GENERATIONS: usize = 32;
 const FIRST_CAPACITY: usize = 32;
 
 /// A normalised attribute set, stored inline up to three attributes so that comparing a
@@ -224,7 +225,7 @@ impl<C> FreeShard<C> {
 
     #[inline]
     fn table(&self) -> Option<&[FreeSlot<C>]> {
-        self.generations[self.current.load(Ordering::Acquire)].get().map(|t| &**t)
+        self.generations[self.current.load(Ordering::Acquire) % GENERATIONS].get().map(|t| &**t)
     }
 
     #[inline]
@@ -300,7 +301,7 @@ impl<C> FreeShard<C> {
 /// How a stream indexes its series.
 #[derive(Debug)]
 enum Index<C> {
-    Free(Box<[Padded<FreeShard<C>>]>),
+    Free(Box<[Padded<FreeShard<C>>; FREE_SHARDS]>),
     Locked(Box<[Padded<RwLock<Table<C>>>]>),
 }
 
@@ -338,7 +339,7 @@ impl<C: Cell> ValueMap<C> {
         let index = if evicting {
             Index::Locked((0..SHARDS).map(|_| Padded::default()).collect())
         } else {
-            Index::Free((0..FREE_SHARDS).map(|_| Padded(FreeShard::new())).collect())
+            Index::Free(Box::new(std::array::from_fn(|_| Padded(FreeShard::new()))))
         };
         ValueMap {
             index,
