@@ -172,6 +172,68 @@ struct Plan<'a> {
     names: Vec<S<'a>>,
     /// The point's labels in order.
     slots: Vec<Slot>,
+    /// The encoding of the labels for this plan, made by the first point that uses it.
+    template: Option<Template>,
+}
+
+/// A point's labels, encoded for one plan: what does not change from point to point (the
+/// scope-base labels, the attribute labels' names) is encoded once, so a point writes its
+/// attribute values and copies the rest in a few runs.
+struct Template {
+    parts: Vec<Part>,
+    /// Per scope-base label of the `Part::Base` runs: where its entry starts and where its
+    /// name starts in the run, the name's length, where its token starts in the run's
+    /// layout, and whether its value is left out of the layout.
+    base_at: Vec<(u32, u32, u32, u32, bool)>,
+    /// The constant wire and layout bytes the parts point into.
+    wire: Vec<u8>,
+    lay: Vec<u8>,
+    /// Whether a constant part contains NUL.
+    nul: bool,
+    /// The scope-base labels whose values are left out of the layout.
+    mask: u64,
+}
+
+#[derive(Clone, Copy)]
+enum Part {
+    /// A run of consecutive scope-base labels: `wire[w]`, `lay[l]`, `base_at[at]`.
+    Base { w: (u32, u32), l: (u32, u32), at: (u32, u32) },
+    /// An attribute label, the point's label `idx`: `wire[w]` is its name field plus the
+    /// value's key (`0x0a`, length, name, `0x12`), `lay[l]` its name and NUL.
+    Attr { idx: u32, w: (u32, u32), name_len: u32, l: (u32, u32) },
+}
+
+/// Most extra labels a series adds to its point's labels (`__name__`, `le`) on the fast path.
+const MAX_EXTRAS: usize = 4;
+
+/// Where a set of extra labels goes among a point's labels.
+#[derive(Clone, Copy)]
+struct Splice {
+    /// The extras' names (string literals, compared by address).
+    names: [&'static str; MAX_EXTRAS],
+    len: usize,
+    /// Per extra: the index of the point label it goes before, and whether it replaces it.
+    plan: [(usize, bool); MAX_EXTRAS],
+    /// Number of labels of the result.
+    n: usize,
+}
+
+/// Whether `b` contains a NUL byte, eight bytes at a time.
+#[inline]
+fn has_nul(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w);
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            return true;
+        }
+    }
+    // A plain fold: `contains` would call `memchr` for these few bytes.
+    chunks.remainder().iter().fold(false, |nul, &c| nul | (c == 0))
 }
 
 /// A label from the resource or scope, merged with the point's attributes: `overrides` ones
@@ -237,6 +299,8 @@ struct Run<'a> {
     lay: Vec<u8>,
     lay_at: Vec<(u32, bool)>,
     lay_mask: u64,
+    /// Where extra labels go among the point's labels, per set of extras names seen.
+    splices: Vec<Splice>,
     /// The sort layouts of the current metric's series.
     chunk_lay: SortLayout,
     /// Latest timestamp of anything emitted for the current resource (for `target_info`).
@@ -327,6 +391,7 @@ impl<'a> Run<'a> {
             lay: Vec::new(),
             lay_at: Vec::new(),
             lay_mask: 0,
+            splices: Vec::new(),
             chunk_lay: SortLayout::default(),
         }
     }
@@ -618,6 +683,150 @@ impl<'a> Run<'a> {
     /// Encodes the point's labels into `self.flat` (RW 1.0 `labels` entries) and notes where
     /// each starts and where its name is, so each series of the point is a few copies.
     fn build_flat(&mut self) {
+        self.splices.clear();
+        let Some(mut plan) = self.plan.take() else { return self.build_flat_generic() };
+        if plan.slots.len() != self.point.len() {
+            self.plan = Some(plan);
+            return self.build_flat_generic();
+        }
+        let t = plan.template.get_or_insert_with(|| self.template(&plan.slots));
+        let (flat, at) = (&mut self.flat, &mut self.flat_at);
+        let (lay, lay_at) = (&mut self.lay, &mut self.lay_at);
+        flat.clear();
+        at.clear();
+        lay.clear();
+        lay_at.clear();
+        let mut nul = t.nul;
+        for part in &t.parts {
+            match *part {
+                Part::Base { w, l, at: a } => {
+                    let (fs, ls) = (flat.len() as u32, lay.len() as u32);
+                    flat.extend_from_slice(&t.wire[w.0 as usize..w.1 as usize]);
+                    lay.extend_from_slice(&t.lay[l.0 as usize..l.1 as usize]);
+                    for &(eo, no, nl, lo, omit) in &t.base_at[a.0 as usize..a.1 as usize] {
+                        at.push((fs + eo, fs + no, nl));
+                        lay_at.push((ls + lo, omit));
+                    }
+                }
+                Part::Attr { idx, w, name_len, l } => {
+                    let v = resolve(&self.text, &self.names, self.point[idx as usize].1);
+                    let v = v.as_bytes();
+                    nul |= has_nul(v);
+                    let start = flat.len();
+                    // `wire[w]` is the name field and the value's key.
+                    let name_field = (w.1 - w.0 - 1) as usize;
+                    let body = name_field + 1 + wire::varint_len(v.len() as u64) + v.len();
+                    flat.push(0x0a);
+                    wire::put_varint(flat, body as u64);
+                    let name_start = flat.len() + name_field - name_len as usize;
+                    flat.extend_from_slice(&t.wire[w.0 as usize..w.1 as usize]);
+                    wire::put_varint(flat, v.len() as u64);
+                    flat.extend_from_slice(v);
+                    at.push((start as u32, name_start as u32, name_len));
+                    lay_at.push((lay.len() as u32, false));
+                    lay.extend_from_slice(&t.lay[l.0 as usize..l.1 as usize]);
+                    lay.extend_from_slice(v);
+                    lay.push(0);
+                }
+            }
+        }
+        at.push((flat.len() as u32, 0, 0));
+        lay_at.push((lay.len() as u32, false));
+        self.flat_nul = nul;
+        self.lay_mask = t.mask;
+        self.plan = Some(plan);
+        #[cfg(debug_assertions)]
+        {
+            // Debug builds (the tests) check the template against the label-by-label encoding.
+            let fast = (self.flat.clone(), self.flat_at.clone(), self.lay.clone());
+            let fast_rest = (self.lay_at.clone(), self.lay_mask, self.flat_nul);
+            self.build_flat_generic();
+            assert!(fast == (self.flat.clone(), self.flat_at.clone(), self.lay.clone()));
+            assert!(fast_rest == (self.lay_at.clone(), self.lay_mask, self.flat_nul));
+        }
+    }
+
+    /// The [`Template`] of the current point's plan, from its `slots`.
+    fn template(&self, slots: &[Slot]) -> Template {
+        let mut t = Template {
+            parts: Vec::with_capacity(slots.len()),
+            base_at: Vec::new(),
+            wire: Vec::new(),
+            lay: Vec::new(),
+            nul: false,
+            mask: 0,
+        };
+        for (idx, &slot) in slots.iter().enumerate() {
+            match slot {
+                Slot::Base(j) => {
+                    let b = &self.scope_base[j];
+                    let (k, v) = (self.s(b.name).as_bytes(), self.s(b.value).as_bytes());
+                    t.nul |= has_nul(k) || has_nul(v);
+                    // Extend the previous run if the previous label was a base label too.
+                    let (w0, l0, a0) = match t.parts.last() {
+                        Some(&Part::Base { w, l, at }) => {
+                            t.parts.pop();
+                            (w.0, l.0, at.0)
+                        }
+                        _ => (t.wire.len() as u32, t.lay.len() as u32, t.base_at.len() as u32),
+                    };
+                    let entry = t.wire.len() as u32 - w0;
+                    let name_off = entry
+                        + 1
+                        + wire::varint_len(wire::label_body_len(k, v) as u64) as u32
+                        + 1
+                        + wire::varint_len(k.len() as u64) as u32;
+                    wire::put_label(&mut t.wire, k, v);
+                    let omit = j < 64;
+                    t.base_at.push((
+                        entry,
+                        name_off,
+                        k.len() as u32,
+                        t.lay.len() as u32 - l0,
+                        omit,
+                    ));
+                    // Every series of the metric has this label, value and all: the sort
+                    // needs only its name (to compare it with another set's label at the same
+                    // place; a label of the same name there is this one).
+                    t.lay.extend_from_slice(k);
+                    t.lay.push(0);
+                    if omit {
+                        t.mask |= 1 << j;
+                    } else {
+                        t.lay.extend_from_slice(v);
+                    }
+                    t.lay.push(0);
+                    t.parts.push(Part::Base {
+                        w: (w0, t.wire.len() as u32),
+                        l: (l0, t.lay.len() as u32),
+                        at: (a0, t.base_at.len() as u32),
+                    });
+                }
+                Slot::Attr(_) => {
+                    let k = self.s(self.point[idx].0).as_bytes();
+                    t.nul |= has_nul(k);
+                    let w0 = t.wire.len() as u32;
+                    t.wire.push(0x0a);
+                    wire::put_varint(&mut t.wire, k.len() as u64);
+                    t.wire.extend_from_slice(k);
+                    t.wire.push(0x12);
+                    let l0 = t.lay.len() as u32;
+                    t.lay.extend_from_slice(k);
+                    t.lay.push(0);
+                    t.parts.push(Part::Attr {
+                        idx: idx as u32,
+                        w: (w0, t.wire.len() as u32),
+                        name_len: k.len() as u32,
+                        l: (l0, t.lay.len() as u32),
+                    });
+                }
+            }
+        }
+        t
+    }
+
+    /// [`Self::build_flat`] for a point without a plan.
+    fn build_flat_generic(&mut self) {
         let mut flat = std::mem::take(&mut self.flat);
         let mut at = std::mem::take(&mut self.flat_at);
         let mut base_enc = std::mem::take(&mut self.base_enc);
@@ -702,32 +911,50 @@ impl<'a> Run<'a> {
 
     /// The label set of one series: the point's labels with `extras` (sorted by name) replacing
     /// labels of the same name.
-    fn label_set(&mut self, extras: &[(&str, &str)]) -> LabelSet {
-        const MAX_EXTRAS: usize = 4;
+    fn label_set(&mut self, extras: &[(&'static str, &str)]) -> LabelSet {
         if extras.len() > MAX_EXTRAS {
             self.chunk_lay.invalidate();
             return LabelSet::from_sorted(Merge { run: self, point: 0, extras, extra: 0 });
         }
         let (flat, at) = (&self.flat, &self.flat_at);
-        let n_point = at.len() - 1;
-        let name_of = |j: usize| {
-            let (_, s, l) = at[j];
-            &flat[s as usize..(s + l) as usize]
+        // Where the extras go among the point's labels depends only on their names: worked out
+        // once per point for each set of names (a histogram point's 13 series use two).
+        let cached = self.splices.iter().find(|sp| {
+            sp.len == extras.len()
+                && extras.iter().zip(&sp.names).all(|((k, _), m)| std::ptr::eq(*k, *m))
+        });
+        let (plan, n) = match cached {
+            Some(sp) => (sp.plan, sp.n),
+            None => {
+                let n_point = at.len() - 1;
+                let name_of = |j: usize| {
+                    let (_, s, l) = at[j];
+                    &flat[s as usize..(s + l) as usize]
+                };
+                let mut sp = Splice {
+                    names: [""; MAX_EXTRAS],
+                    len: extras.len(),
+                    plan: [(0, false); MAX_EXTRAS],
+                    n: n_point,
+                };
+                let mut j = 0usize;
+                for (i, (k, _)) in extras.iter().enumerate() {
+                    while j < n_point && name_of(j) < k.as_bytes() {
+                        j += 1;
+                    }
+                    let replaces = j < n_point && name_of(j) == k.as_bytes();
+                    sp.names[i] = k;
+                    sp.plan[i] = (j, replaces);
+                    if replaces {
+                        sp.n -= 1;
+                        j += 1;
+                    }
+                    sp.n += 1;
+                }
+                self.splices.push(sp);
+                (sp.plan, sp.n)
+            }
         };
-        let mut plan: [(usize, bool); MAX_EXTRAS] = [(0, false); MAX_EXTRAS];
-        let (mut j, mut n) = (0usize, n_point);
-        for (i, (k, _)) in extras.iter().enumerate() {
-            while j < n_point && name_of(j) < k.as_bytes() {
-                j += 1;
-            }
-            let replaces = j < n_point && name_of(j) == k.as_bytes();
-            plan[i] = (j, replaces);
-            if replaces {
-                n -= 1;
-                j += 1;
-            }
-            n += 1;
-        }
         // Written into this metric's shared buffer; `sort_chunk` hands the buffer out.
         let out = &mut self.chunk_wire;
         let begin = out.len();
@@ -741,7 +968,8 @@ impl<'a> Run<'a> {
         }
         out.extend_from_slice(&flat[pos..]);
         let end = out.len();
-        let nul = self.flat_nul || extras.iter().any(|(k, v)| k.contains('\0') || v.contains('\0'));
+        let nul = self.flat_nul
+            || extras.iter().any(|(k, v)| has_nul(k.as_bytes()) || has_nul(v.as_bytes()));
         // The same splice on the sort layout.
         let (lay, lay_at) = (&self.lay, &self.lay_at);
         let chunk = &mut self.chunk_lay;
@@ -1049,7 +1277,7 @@ impl<'a> Run<'a> {
             };
             slots.push(slot);
         }
-        self.plan = Some(Plan { names, slots });
+        self.plan = Some(Plan { names, slots, template: None });
     }
 
     fn number_point(
