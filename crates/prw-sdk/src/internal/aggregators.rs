@@ -587,3 +587,46 @@ impl<T: Num> Aggregator for ExpoAggregator<T> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bucket_index_is_the_count_of_bounds_below() {
+        let b = DEFAULT_BOUNDARIES;
+        for (v, want) in [
+            (-1.0, 0),
+            (0.0, 0),
+            (0.1, 1),
+            (5.0, 1),
+            (5.5, 2),
+            (10000.0, 14),
+            (10000.5, 15),
+            (f64::INFINITY, 15),
+        ] {
+            assert_eq!(bucket_index(&b, v), want, "{v}");
+        }
+        assert_eq!(bucket_index(&[], 1.0), 0);
+        assert_eq!(bucket_index(&[1.0], 1.0), 0);
+        assert_eq!(bucket_index(&[1.0], 1.5), 1);
+    }
+
+    proptest! {
+        #[test]
+        fn bucket_index_matches_a_linear_count(
+            mut bounds in proptest::collection::vec(-50i32..50, 0..70),
+            v in -60i32..60,
+            frac in 0u8..3,
+        ) {
+            bounds.sort();
+            bounds.dedup();
+            let bounds: Vec<f64> = bounds.into_iter().map(f64::from).collect();
+            // On a bound (inclusive upper), or just either side of one.
+            let v = f64::from(v) + [0.0, 0.5, -0.5][usize::from(frac)];
+            let want = bounds.iter().filter(|b| **b < v).count();
+            prop_assert_eq!(bucket_index(&bounds, v), want);
+        }
+    }
+}

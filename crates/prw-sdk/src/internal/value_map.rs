@@ -378,11 +378,17 @@ impl<C: Cell> ValueMap<C> {
         })
     }
 
+    /// The series of the empty attribute set, if it exists.
+    #[inline(always)]
+    pub(crate) fn empty(&self) -> Option<&Series<C>> {
+        self.empty.get().map(|s| &**s)
+    }
+
     /// Runs `update` on the series for `attrs`, creating it if needed.
     ///
-    /// The empty set, a single atomic load away, is handled here and everything else out of
-    /// line: inlined into the caller, the lookup's register saves and stack frame would be
-    /// paid by attribute-less measurements too.
+    /// Inlined into a caller that is itself out of line (`SyncStream::record`), which checks
+    /// for the existing attribute-less series before calling: so that path never pays for the
+    /// lookup's register saves and stack frame.
     #[inline(always)]
     pub(crate) fn with_series<R>(
         &self,
@@ -399,7 +405,7 @@ impl<C: Cell> ValueMap<C> {
         self.with_attrs(attrs, new_cell, update)
     }
 
-    #[inline(never)]
+    #[inline(always)]
     fn with_attrs<R>(
         &self,
         attrs: &[KeyValue],
