@@ -93,32 +93,11 @@ impl Converter {
     /// listed in [`Conversion::report`].
     pub fn convert(&self, metrics: &[ResourceMetrics]) -> Conversion {
         let mut run = Run::new(self);
-        run.series.reserve(estimate_series(metrics));
         for rm in metrics {
             run.resource(rm);
         }
         run.finish()
     }
-}
-
-/// About how many series `metrics` become, to allocate the output once.
-fn estimate_series(metrics: &[ResourceMetrics]) -> usize {
-    let mut n = 0usize;
-    for m in metrics.iter().flat_map(|rm| &rm.scope_metrics).flat_map(|sm| &sm.metrics) {
-        n = n.saturating_add(match &m.data {
-            Some(Data::Gauge(g)) => g.data_points.len(),
-            Some(Data::Sum(s)) => s.data_points.len(),
-            Some(Data::Histogram(h)) => {
-                h.data_points.iter().map(|p| p.explicit_bounds.len() + 3).sum()
-            }
-            Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-            Some(Data::Summary(s)) => {
-                s.data_points.iter().map(|p| p.quantile_values.len() + 2).sum()
-            }
-            None => 0,
-        });
-    }
-    n.saturating_add(metrics.len()).min(1 << 24)
 }
 
 /// A string either borrowed from the input or held in the run's text arena.
@@ -283,8 +262,8 @@ struct Run<'a> {
     base_enc: Vec<Option<BaseEnc>>,
     /// How the last point's labels were assembled (reset when the scope base changes).
     plan: Option<Plan<'a>>,
-    /// The sorted order of each metric's series (indices into `series`).
-    chunks: Vec<Vec<u32>>,
+    /// Each metric's series, sorted (by `sort_chunk`).
+    chunks: Vec<Vec<Series>>,
     names: String,
     key_cache: Vec<(&'a str, S<'a>)>,
     flat: Vec<u8>,
@@ -1094,7 +1073,11 @@ impl<'a> Run<'a> {
                 }
                 None => crate::sort::sorted_order(&self.series[start..]),
             };
-            self.chunks.push(order.into_iter().map(|i| i + start as u32).collect());
+            // Put the metric's series in order now, while they are in cache.
+            // Put the metric's series in order now, while they are in cache, and set them
+            // aside: `series` only ever holds the current metric's.
+            crate::sort::permute(&mut self.series[start..], &order);
+            self.chunks.push(self.series.drain(start..).collect());
         }
         self.chunk_lay.clear();
     }
@@ -1612,7 +1595,7 @@ impl<'a> Run<'a> {
     }
 
     fn finish(mut self) -> Conversion {
-        let series = crate::sort::assemble(std::mem::take(&mut self.series), &self.chunks);
+        let series = crate::sort::assemble(std::mem::take(&mut self.chunks));
         // Merge series with equal labels (the same series from several points or metrics).
         let mut out = series;
         let report = &mut self.report;

@@ -176,10 +176,15 @@ impl Eq for LabelSet {}
 /// The last 8 bytes of `b` (fewer, zero-padded, when shorter) as an integer.
 #[inline]
 fn tail_word(b: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = b.len().min(8);
-    w[..n].copy_from_slice(&b[b.len() - n..]);
-    u64::from_le_bytes(w)
+    match b.len().checked_sub(8) {
+        // A fixed-size copy, a single load (a variable-length one is a `memcpy` call).
+        Some(at) => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[at..]);
+            u64::from_le_bytes(w)
+        }
+        None => b.iter().fold(0, |w, &x| (w << 8) | u64::from(x)),
+    }
 }
 
 impl LabelSet {

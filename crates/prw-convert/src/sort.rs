@@ -5,7 +5,7 @@
 //! skips the prefix a group has in common, sorts the group on the next 8 bytes as an integer,
 //! and only descends into runs that tie.
 
-use crate::series::Series;
+use crate::series::{LabelSet, Series};
 use crate::wire::get_label;
 
 /// The 8 bytes of `b` from `at`, big-endian, zero-padded past the end.
@@ -225,27 +225,60 @@ pub(crate) fn sorted_order(series: &[Series]) -> Vec<u32> {
     items.into_iter().map(|(_, i)| i).collect()
 }
 
-/// Puts `series` in label order, given the sorted order of each chunk (one metric's series,
-/// sorted while still in cache; indices into `series`). When the chunks do not overlap, this
-/// only orders the chunks; otherwise (the same series name from several metrics, scopes or
-/// resources) it sorts everything. Each series is moved once.
-pub(crate) fn assemble(series: Vec<Series>, chunks: &[Vec<u32>]) -> Vec<Series> {
-    let covered = chunks.iter().map(Vec::len).sum::<usize>() == series.len();
-    let first = |c: &Vec<u32>| c.first().map(|&i| &series[i as usize].labels);
-    let last = |c: &Vec<u32>| c.last().map(|&i| &series[i as usize].labels);
-    let mut order: Vec<&Vec<u32>> = chunks.iter().filter(|c| !c.is_empty()).collect();
-    order.sort_by(|a, b| first(a).cmp(&first(b)));
-    let disjoint = order.windows(2).all(|w| last(w[0]) < first(w[1]));
-    let perm: Vec<u32> = if covered && disjoint {
-        order.iter().flat_map(|c| c.iter().copied()).collect()
-    } else {
-        sorted_order(&series)
-    };
-    if perm.iter().enumerate().all(|(i, &p)| i == p as usize) {
-        return series;
+/// Reorders `v` so that `v[i]` becomes the old `v[perm[i]]`, in place (`perm` must be a
+/// permutation of `0..v.len()`): each element is moved by a swap along its cycle, no second
+/// array of elements is allocated.
+pub(crate) fn permute<T>(v: &mut [T], perm: &[u32]) {
+    let mut done = vec![false; v.len()];
+    for i in 0..v.len() {
+        if done[i] {
+            continue;
+        }
+        let mut j = i;
+        loop {
+            done[j] = true;
+            let k = perm[j] as usize;
+            if k == i || done[k] {
+                break;
+            }
+            v.swap(j, k);
+            j = k;
+        }
     }
-    let mut slots: Vec<Option<Series>> = series.into_iter().map(Some).collect();
-    perm.iter().filter_map(|&i| slots[i as usize].take()).collect()
+}
+
+/// All series in label order, given the chunks (one metric's series each), each already
+/// sorted while still in cache. When the chunks do not overlap, this only orders the chunks
+/// and moves each series once, in runs; otherwise (the same series name from several metrics,
+/// scopes or resources) it sorts everything.
+pub(crate) fn assemble(mut chunks: Vec<Vec<Series>>) -> Vec<Series> {
+    chunks.retain(|c| !c.is_empty());
+    fn first(c: &[Series]) -> Option<&LabelSet> {
+        c.first().map(|s| &s.labels)
+    }
+    fn last(c: &[Series]) -> Option<&LabelSet> {
+        c.last().map(|s| &s.labels)
+    }
+    if chunks.len() == 1 {
+        return chunks.pop().unwrap_or_default();
+    }
+    let mut order: Vec<usize> = (0..chunks.len()).collect();
+    order.sort_by(|&a, &b| first(&chunks[a]).cmp(&first(&chunks[b])));
+    let disjoint = order.windows(2).all(|w| last(&chunks[w[0]]) < first(&chunks[w[1]]));
+    let mut series = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+    if disjoint {
+        for i in order {
+            series.append(&mut chunks[i]);
+        }
+    } else {
+        // In input order, so that equal label sets stay in input order.
+        for mut c in chunks {
+            series.append(&mut c);
+        }
+        let perm = sorted_order(&series);
+        permute(&mut series, &perm);
+    }
+    series
 }
 
 #[cfg(test)]
@@ -262,6 +295,18 @@ mod tests {
             strings.drain(..).enumerate().map(|(i, s)| (s, i as u32)).collect();
         want.sort();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn permutes_in_place() {
+        for perm in
+            [vec![], vec![0], vec![1, 0], vec![2, 0, 1], vec![1, 2, 0], vec![3, 1, 0, 2, 5, 4]]
+        {
+            let mut v: Vec<u32> = (0..perm.len() as u32).map(|i| i * 10).collect();
+            let want: Vec<u32> = perm.iter().map(|&p| p * 10).collect();
+            permute(&mut v, &perm);
+            assert_eq!(v, want);
+        }
     }
 
     #[test]
