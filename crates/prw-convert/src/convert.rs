@@ -253,11 +253,9 @@ struct Run<'a> {
     point: Vec<(S<'a>, S<'a>)>,
     resource_base: Vec<BaseLabel<'a>>,
     scope_base: Vec<BaseLabel<'a>>,
-    /// The current point's labels in [`LabelSet`] layout, and the end of each string.
-    /// The label sets of the current metric's series (see [`LabelSet`]), and the empty
-    /// buffer their sets point at until the metric is done.
+    /// The label sets of the current metric's series (see [`LabelSet`]); their sets point at
+    /// no buffer until the metric is done.
     chunk_wire: Vec<u8>,
-    pending: Arc<[u8]>,
     /// Encodings of `scope_base` labels, by index, made on first use.
     base_enc: Vec<Option<BaseEnc>>,
     /// How the last point's labels were assembled (reset when the scope base changes).
@@ -358,7 +356,6 @@ impl<'a> Run<'a> {
             scope_base: Vec::new(),
             resource_max_ts: 0,
             chunk_wire: Vec::new(),
-            pending: Arc::from(&[][..]),
             base_enc: Vec::new(),
             plan: None,
             chunks: Vec::new(),
@@ -971,7 +968,7 @@ impl<'a> Run<'a> {
         if replaced_base {
             chunk.invalidate();
         }
-        LabelSet::in_buffer(Arc::clone(&self.pending), begin, end, n, nul)
+        LabelSet::in_buffer(None, begin, end, n, nul)
     }
 
     fn push_series(
@@ -1060,8 +1057,8 @@ impl<'a> Run<'a> {
             let buf: Arc<[u8]> = Arc::from(self.chunk_wire.as_slice());
             self.chunk_wire.clear();
             for s in &mut self.series[start..] {
-                if Arc::ptr_eq(&s.labels.buf, &self.pending) {
-                    s.labels.buf = Arc::clone(&buf);
+                if s.labels.buf.is_none() {
+                    s.labels.buf = Some(Arc::clone(&buf));
                 }
             }
             let n = self.series.len() - start;

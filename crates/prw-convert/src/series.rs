@@ -150,7 +150,9 @@ pub struct Exemplar {
 /// instead of one per series, and the bytes of neighbouring series side by side in memory.
 #[derive(Clone)]
 pub(crate) struct LabelSet {
-    pub(crate) buf: Arc<[u8]>,
+    /// `None` while the converter is still writing the metric's buffer (it sets the buffer
+    /// when the metric is done: one reference count update per series instead of three).
+    pub(crate) buf: Option<Arc<[u8]>>,
     start: u32,
     end: u32,
     n: u32,
@@ -202,12 +204,18 @@ impl LabelSet {
         for (k, v) in labels {
             wire::put_label(&mut w, k.as_bytes(), v.as_bytes());
         }
-        Self::in_buffer(Arc::from(w), 0, len, n, nul)
+        Self::in_buffer(Some(Arc::from(w)), 0, len, n, nul)
     }
 
     /// The set at `buf[start..end]`, `n` labels written with [`wire::put_label`]; `nul` tells
     /// whether a name or value contains NUL.
-    pub(crate) fn in_buffer(buf: Arc<[u8]>, start: usize, end: usize, n: usize, nul: bool) -> Self {
+    pub(crate) fn in_buffer(
+        buf: Option<Arc<[u8]>>,
+        start: usize,
+        end: usize,
+        n: usize,
+        nul: bool,
+    ) -> Self {
         Self { buf, start: start as u32, end: end as u32, n: n as u32, nul }
     }
 
@@ -218,7 +226,7 @@ impl LabelSet {
 
     /// The encoded `labels` entries.
     pub(crate) fn wire(&self) -> &[u8] {
-        &self.buf[self.start as usize..self.end as usize]
+        self.buf.as_deref().map_or(&[], |b| &b[self.start as usize..self.end as usize])
     }
 
     pub(crate) fn len(&self) -> usize {
