@@ -56,10 +56,23 @@ pub(crate) fn attributes(attrs: &[KeyValue]) -> Vec<PKeyValue> {
 /// last collection, and reading it leaves its cache line clean.
 #[inline]
 pub(crate) fn write_str(s: &str, out: &mut String) {
-    if out.as_str() != s {
+    if !same(out.as_bytes(), s.as_bytes()) {
         out.clear();
         out.push_str(s);
     }
+}
+
+/// `a == b`, comparing short texts (attribute keys, mostly) inline instead of calling
+/// `memcmp`, whose call costs more than the comparison.
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Makes `out` hold one element per `src` element: the first ones overwritten in place by
@@ -82,11 +95,18 @@ pub(crate) fn write_vec<S, D>(
 /// Makes `out` equal `attributes(attrs)`.
 #[inline]
 pub(crate) fn write_attributes(attrs: &[KeyValue], out: &mut Vec<PKeyValue>) {
-    write_vec(attrs, out, write_key_value, key_value);
+    if attrs.len() == out.len() {
+        // The usual case: the same series as last time.
+        for (kv, p) in attrs.iter().zip(out.iter_mut()) {
+            write_key_value(kv, p);
+        }
+    } else {
+        write_vec(attrs, out, write_key_value, key_value);
+    }
 }
 
 /// Makes `out` equal `key_value(kv)`.
-#[inline]
+#[inline(always)]
 pub(crate) fn write_key_value(kv: &KeyValue, out: &mut PKeyValue) {
     write_str(kv.key.as_str(), &mut out.key);
     match &mut out.value {
@@ -96,7 +116,7 @@ pub(crate) fn write_key_value(kv: &KeyValue, out: &mut PKeyValue) {
 }
 
 /// Makes `out` equal `any_value(value)`, in place when the variant is already right.
-#[inline]
+#[inline(always)]
 pub(crate) fn write_any_value(value: &Value, out: &mut AnyValue) {
     use any_value::Value as V;
     match (value, &mut out.value) {
