@@ -10,7 +10,7 @@
 //! | `collect` | the SDK's collection alone (context) |
 //! | `collect+convert` | plus `Converter::convert` (context) |
 //! | `exporter/rw1`, `exporter/rw2` | the exporter alone on an already collected `ResourceMetrics`: convert, cut, encode, compress, send, wait for every 2xx |
-//! | `whole/rw1`, `whole/rw2` | collect + the exporter, as one periodic export does |
+//! | `whole/rw1`, `whole/rw2` | collect (into the collection the exporter hands back with `reclaim`) + the exporter, as one periodic export does |
 
 #[path = "../examples/support/sink.rs"]
 mod sink;
@@ -58,7 +58,11 @@ fn export_path(c: &mut Criterion) {
         });
         g.bench_function(format!("whole/{name}"), |b| {
             b.iter(|| {
-                exporter.enqueue(w.reader.collect().expect("collect")).expect("enqueue");
+                // as the periodic controller does: collect into the collection the exporter
+                // is done with
+                let mut rm = exporter.reclaim().unwrap_or_default();
+                w.reader.collect_into(&mut rm).expect("collect");
+                exporter.enqueue(rm).expect("enqueue");
                 flush(&exporter);
             })
         });

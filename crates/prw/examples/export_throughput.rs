@@ -28,7 +28,9 @@ fn main() {
         w.record();
         let c0 = process_cpu_seconds();
         let t0 = Instant::now();
-        let collected = w.reader.collect().expect("collect");
+        // as the periodic controller does: collect into the collection the exporter is done with
+        let mut collected = exporter.reclaim().unwrap_or_default();
+        w.reader.collect_into(&mut collected).expect("collect");
         exporter.enqueue(collected).expect("enqueue");
         prw::sdk::block_on_timeout(
             exporter.force_flush(),
