@@ -456,6 +456,13 @@ impl Series {
         self.labels.iter()
     }
 
+    /// The labels as the bytes of their RW 1.0 encoding (the `labels` entries of the series'
+    /// `TimeSeries`): two series have the same labels exactly when these bytes are equal, so
+    /// a label set can be hashed or compared as one slice.
+    pub fn label_bytes(&self) -> &[u8] {
+        self.labels.wire()
+    }
+
     /// The value of one label.
     pub fn label(&self, name: &str) -> Option<&str> {
         self.labels().find(|(k, _)| *k == name).map(|(_, v)| v)

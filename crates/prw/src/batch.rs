@@ -17,10 +17,11 @@ pub(crate) struct BatchLimits {
 }
 
 /// One request's share of a collection: a range of its series and of its RW 1.0 metadata.
-/// The collection itself is shared by every batch and every endpoint.
+/// The collection itself is shared by every batch and every endpoint (as the `Vec` the
+/// conversion built: no copy into an `Arc<[_]>`).
 #[derive(Debug, Clone)]
 pub(crate) struct SeriesBatch {
-    series: Arc<[Series]>,
+    series: Arc<Vec<Series>>,
     range: Range<usize>,
     metadata: Arc<[Metadata]>,
     metadata_range: Range<usize>,
@@ -35,22 +36,18 @@ fn metadata_len(m: &Metadata) -> usize {
 }
 
 impl SeriesBatch {
-    /// A batch of `series[range]` and `metadata[metadata_range]`; `sizes` are the series'
-    /// RW 1.0 encoded lengths (computed once by [`cut`]), or `None` to compute them.
+    /// A batch of `series[range]` and `metadata[metadata_range]`.
     fn new(
-        series: &Arc<[Series]>,
+        series: &Arc<Vec<Series>>,
         range: Range<usize>,
         metadata: &Arc<[Metadata]>,
         metadata_range: Range<usize>,
-        sizes: Option<&[usize]>,
     ) -> SeriesBatch {
         let mut counts = Counts::default();
         let mut size = 0;
-        for (i, s) in series[range.clone()].iter().enumerate() {
-            counts.samples += s.sample_count() as u64;
-            counts.histograms += s.histogram_count() as u64;
-            counts.exemplars += s.exemplar_count() as u64;
-            size += sizes.map_or_else(|| s.encoded_len_rw1(), |z| z[i]);
+        for s in &series[range.clone()] {
+            counts += series_counts(s);
+            size += s.encoded_len_rw1();
         }
         size += metadata[metadata_range.clone()].iter().map(metadata_len).sum::<usize>();
         SeriesBatch {
@@ -108,50 +105,70 @@ impl Payload for SeriesBatch {
             self.range.start..s,
             &self.metadata,
             self.metadata_range.start..m,
-            None,
         );
         let second = SeriesBatch::new(
             &self.series,
             s..self.range.end,
             &self.metadata,
             m..self.metadata_range.end,
-            None,
         );
         Some((Arc::new(first), Arc::new(second)))
     }
 }
 
+fn series_counts(s: &Series) -> Counts {
+    Counts {
+        samples: s.sample_count() as u64,
+        histograms: s.histogram_count() as u64,
+        exemplars: s.exemplar_count() as u64,
+    }
+}
+
 /// Cuts a collection into batches within `limits`. Metadata (RW 1.0) goes first. A single
 /// series over the byte limit gets a batch of its own (the endpoint may still take it).
+/// One pass: each series' size and counts are looked at once.
 pub(crate) fn cut(
-    series: impl Into<Arc<[Series]>>,
+    series: impl Into<Arc<Vec<Series>>>,
     metadata: Vec<Metadata>,
     limits: BatchLimits,
 ) -> Vec<SeriesBatch> {
-    let series: Arc<[Series]> = series.into();
+    let series: Arc<Vec<Series>> = series.into();
     let metadata: Arc<[Metadata]> = metadata.into();
-    let sizes: Vec<usize> = series.iter().map(Series::encoded_len_rw1).collect();
     let max_series = limits.max_series.max(1);
     let mut batches = Vec::new();
     let (mut m0, mut s0) = (0, 0);
-    let (mut count, mut bytes) = (0usize, 0usize);
-    let items = metadata.iter().map(metadata_len).chain(sizes.iter().copied());
-    let batch = |m: Range<usize>, s: Range<usize>| {
-        let z = &sizes[s.clone()];
-        SeriesBatch::new(&series, s, &metadata, m, Some(z))
-    };
-    for (i, len) in items.enumerate() {
+    let (mut count, mut bytes, mut counts) = (0usize, 0usize, Counts::default());
+    let items = metadata
+        .iter()
+        .map(|m| (metadata_len(m), Counts::default()))
+        .chain(series.iter().map(|s| (s.encoded_len_rw1(), series_counts(s))));
+    for (i, (len, c)) in items.enumerate() {
         if count > 0 && (count == max_series || bytes + len >= limits.max_bytes) {
             let (m1, s1) = split_index(i, metadata.len());
-            batches.push(batch(m0..m1, s0..s1));
+            batches.push(SeriesBatch {
+                series: series.clone(),
+                range: s0..s1,
+                metadata: metadata.clone(),
+                metadata_range: m0..m1,
+                counts,
+                size: bytes,
+            });
             (m0, s0) = (m1, s1);
-            (count, bytes) = (0, 0);
+            (count, bytes, counts) = (0, 0, Counts::default());
         }
         count += 1;
         bytes += len;
+        counts += c;
     }
     if count > 0 {
-        batches.push(batch(m0..metadata.len(), s0..series.len()));
+        batches.push(SeriesBatch {
+            series: series.clone(),
+            range: s0..series.len(),
+            metadata: metadata.clone(),
+            metadata_range: m0..metadata.len(),
+            counts,
+            size: bytes,
+        });
     }
     batches
 }

@@ -61,7 +61,7 @@ impl ParallelConverter {
         let points = point_count(metrics);
         if points <= CHUNK_POINTS {
             let c = self.full.convert(std::slice::from_ref(metrics));
-            emit(Chunk { series: c.series.into(), metadata: c.metadata, report: c.report });
+            emit(Chunk { series: Arc::new(c.series), metadata: c.metadata, report: c.report });
             return;
         }
         // Split from the back, so that each split moves only its own points; chunk i is
@@ -122,7 +122,7 @@ impl ParallelConverter {
             for want in 0..chunks.len() {
                 loop {
                     if let Some(h) = lock(&ready)[want].take() {
-                        emit(merger.add(h));
+                        emit(merger.add(h, want + 1 == chunks.len()));
                         break;
                     }
                     if let Some(i) = take() {
@@ -332,26 +332,30 @@ fn hashed(conversion: Conversion) -> Hashed {
     Hashed { conversion, hashes }
 }
 
+/// A hash of the series' labels, over their encoded bytes (equal exactly when the labels are):
+/// one pass over one slice, eight bytes at a time.
 fn label_hash(s: &Series) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h: u64 = 0;
-    let mut eat = |bytes: &[u8]| {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        h = (h.rotate_left(5) ^ bytes.len() as u64).wrapping_mul(K);
-    };
-    for (k, v) in s.labels() {
-        eat(k.as_bytes());
-        eat(v.as_bytes());
+    let bytes = s.label_bytes();
+    let mut h = bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
     }
-    h
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+    }
+    // the multiply leaves the low bits weak, and the map indexes by them
+    h ^ (h >> 29)
 }
 
 fn same_labels(a: &Series, b: &Series) -> bool {
-    a.labels().eq(b.labels())
+    a.label_bytes() == b.label_bytes()
 }
 
 /// A `u64` hash is already mixed: use it as is.
@@ -374,10 +378,21 @@ impl std::hash::Hasher for Identity {
 
 type IdentityBuild = std::hash::BuildHasherDefault<Identity>;
 
+/// Removes the items at `at` (ascending indices) from `v`, keeping the order of the rest.
+fn remove_sorted<T>(v: &mut Vec<T>, at: &[usize]) {
+    let mut next = at.iter().peekable();
+    let mut i = 0;
+    v.retain(|_| {
+        let gone = next.next_if_eq(&&i).is_some();
+        i += 1;
+        !gone
+    });
+}
+
 /// One chunk's share of the conversion, ready to be cut into requests.
 #[derive(Debug)]
 pub(crate) struct Chunk {
-    pub(crate) series: Arc<[Series]>,
+    pub(crate) series: Arc<Vec<Series>>,
     /// The families not described by an earlier chunk.
     pub(crate) metadata: Vec<Metadata>,
     pub(crate) report: Report,
@@ -387,7 +402,7 @@ pub(crate) struct Chunk {
 /// dropped and reported, each family's metadata is kept once.
 #[derive(Default)]
 struct Merger {
-    emitted: Vec<Arc<[Series]>>,
+    emitted: Vec<Arc<Vec<Series>>>,
     /// label hash -> (chunk, index) of the first emitted series with it
     index: HashMap<u64, (u32, u32), IdentityBuild>,
     /// further series whose hash was taken (different labels, same 64-bit hash)
@@ -407,43 +422,54 @@ impl Merger {
             || self.more.iter().any(|&(mh, c, i)| mh == h && same(c, i))
     }
 
-    fn add(&mut self, h: Hashed) -> Chunk {
-        let Hashed { conversion, hashes } = h;
+    /// Adds the next chunk; `last` when no chunk follows (its series need no index then).
+    fn add(&mut self, h: Hashed, last: bool) -> Chunk {
+        let Hashed { conversion, mut hashes } = h;
+        let Conversion { mut series, metadata, mut report } = conversion;
         let c = u32::try_from(self.emitted.len()).unwrap_or(u32::MAX);
-        let first = c == 0;
-        let mut kept = Vec::with_capacity(conversion.series.len());
-        let mut kept_hashes = Vec::with_capacity(conversion.series.len());
-        let mut duplicates: HashMap<String, u64> = HashMap::new();
-        for (s, h) in conversion.series.into_iter().zip(hashes) {
-            // one chunk's series are unique: only earlier chunks can hold a twin
-            if !first && self.seen(h, &s) {
+        // one chunk's series are unique: only earlier chunks can hold a twin, and they are
+        // rare, so the series stay where the conversion put them unless one is found
+        let twins: Vec<usize> = if c == 0 {
+            Vec::new()
+        } else {
+            (0..series.len()).filter(|&i| self.seen(hashes[i], &series[i])).collect()
+        };
+        if !twins.is_empty() {
+            let mut duplicates: HashMap<String, u64> = HashMap::new();
+            for &i in &twins {
+                let s = &series[i];
                 *duplicates.entry(s.name().to_owned()).or_default() +=
                     (s.sample_count() + s.histogram_count()) as u64;
-                continue;
             }
-            kept.push(s);
-            kept_hashes.push(h);
+            remove_sorted(&mut series, &twins);
+            remove_sorted(&mut hashes, &twins);
+            for (metric, points) in duplicates {
+                report.dropped.push(Dropped {
+                    metric,
+                    reason: DropReason::DuplicateTimestamp,
+                    points,
+                });
+            }
         }
-        for (i, h) in kept_hashes.into_iter().enumerate() {
-            let at = (c, u32::try_from(i).unwrap_or(u32::MAX));
-            match self.index.entry(h) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(at);
+        if !last {
+            for (i, h) in hashes.into_iter().enumerate() {
+                let at = (c, u32::try_from(i).unwrap_or(u32::MAX));
+                match self.index.entry(h) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(at);
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => {
+                        self.more.push((h, at.0, at.1))
+                    }
                 }
-                std::collections::hash_map::Entry::Occupied(_) => self.more.push((h, at.0, at.1)),
             }
         }
-        let series: Arc<[Series]> = kept.into();
+        let series = Arc::new(series);
         self.emitted.push(series.clone());
-        let metadata = conversion
-            .metadata
+        let metadata = metadata
             .into_iter()
             .filter(|m| self.families.insert(m.metric_family_name.clone()))
             .collect();
-        let mut report = conversion.report;
-        for (metric, points) in duplicates {
-            report.dropped.push(Dropped { metric, reason: DropReason::DuplicateTimestamp, points });
-        }
         Chunk { series, metadata, report }
     }
 }
