@@ -164,6 +164,8 @@ struct Sender {
     backoff: Backoff,
     headers: [http::HeaderMap; 2],
     scratch: Vec<u8>,
+    /// Snappy's output, before it is copied into the request body.
+    compressed: Vec<u8>,
     encoder: snap::raw::Encoder,
     health: Health,
 }
@@ -183,6 +185,7 @@ impl Sender {
             backoff,
             headers: [Wire::V1.headers(), Wire::V2.headers()],
             scratch: Vec::new(),
+            compressed: Vec::new(),
             encoder: snap::raw::Encoder::new(),
             health,
         }
@@ -218,21 +221,27 @@ impl Sender {
     fn body(&mut self, payload: &dyn Payload, wire: Wire) -> Bytes {
         self.scratch.clear();
         payload.encode(wire, &mut self.scratch);
-        let mut out = vec![0; snap::raw::max_compress_len(self.scratch.len())];
-        match self.encoder.compress(&self.scratch, &mut out) {
-            Ok(n) => out.truncate(n),
+        // Compressing into a kept, already zeroed buffer and copying out the (smaller) result
+        // is cheaper than zeroing a new buffer of the worst-case size for every request.
+        let max = snap::raw::max_compress_len(self.scratch.len());
+        if self.compressed.len() < max {
+            self.compressed.resize(max, 0);
+        }
+        let body = match self.encoder.compress(&self.scratch, &mut self.compressed) {
+            Ok(n) => Bytes::copy_from_slice(&self.compressed[..n]),
             // Only possible for inputs over ~4 GiB, which the batch limits rule out; an empty
             // body would be refused by the server and counted there, never a panic here.
             Err(e) => {
                 tracing::error!(target: "prw", endpoint = %self.stats.url, "snappy compression failed: {e}");
-                out.clear();
+                Bytes::new()
             }
-        }
-        // Keep the scratch buffer from holding on to a rare huge allocation forever.
+        };
+        // Keep the buffers from holding on to a rare huge allocation forever.
         if self.scratch.capacity() > 64 << 20 {
             self.scratch = Vec::new();
+            self.compressed = Vec::new();
         }
-        Bytes::from(out)
+        body
     }
 
     /// Sends one batch until it is delivered or dropped. Returns two halves to send instead
