@@ -487,7 +487,11 @@ impl Health {
     }
 
     fn failed(&mut self, why: &str, pending_points: u64) {
-        let now = Instant::now();
+        self.failed_at(Instant::now(), why, pending_points);
+    }
+
+    /// [`failed`](Self::failed) at a given time (tests drive the clock).
+    fn failed_at(&mut self, now: Instant, why: &str, pending_points: u64) {
         match &mut self.down {
             None => {
                 tracing::warn!(

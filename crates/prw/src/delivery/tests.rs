@@ -469,3 +469,39 @@ async fn a_rejection_is_logged_once_with_the_servers_words() {
     assert!(lines[0].1.contains("400 Bad Request, dropping 2 samples"), "{}", lines[0].1);
     assert_eq!(ep.stats().dropped(DropReason::Rejected).samples, 10);
 }
+
+#[test]
+fn a_long_outage_says_it_is_still_down_at_doubling_intervals_up_to_ten_minutes() {
+    let logs = crate::testing::CapturedLogs::default();
+    let _guard = tracing::subscriber::set_default(logs.clone());
+    let mut health = Health::new("http://127.0.0.1:9/api/v1/write".into());
+    let t0 = Instant::now();
+    // one failed attempt every 10 s for an hour
+    for i in 0..=360u64 {
+        health.failed_at(t0 + Duration::from_secs(i * 10), "503 Service Unavailable", 100 + i);
+    }
+    let lines = logs.lines();
+    assert!(lines.iter().all(|(level, _)| *level == tracing::Level::WARN), "{lines:#?}");
+    let texts: Vec<&str> = lines.iter().map(|(_, m)| m.as_str()).collect();
+    assert_eq!(
+        texts[0],
+        "remote write failed (503 Service Unavailable); retrying with backoff, 100 samples waiting"
+    );
+    // after 1, 2, 4, 8 minutes, then every 10 minutes
+    let expected: Vec<String> = [60u64, 180, 420, 900, 1500, 2100, 2700, 3300]
+        .iter()
+        .map(|&s| {
+            format!(
+                "remote write still failing after {s}s and {} attempts (503 Service Unavailable); {} samples waiting",
+                s / 10 + 1,
+                100 + s / 10
+            )
+        })
+        .collect();
+    assert_eq!(texts[1..], expected.iter().map(String::as_str).collect::<Vec<_>>()[..]);
+    health.up(7);
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 10);
+    assert_eq!(lines[9].0, tracing::Level::INFO);
+    assert!(lines[9].1.contains("(361 failed attempts); 7 samples still waiting"), "{lines:?}");
+}
