@@ -180,20 +180,25 @@ pub(crate) fn sorted_order(series: &[Series]) -> Vec<u32> {
     if series.is_sorted_by(|a, b| a.labels <= b.labels) {
         return (0..series.len() as u32).collect();
     }
+    if series.iter().any(|s| s.labels.has_nul()) {
+        // A NUL inside a name or value breaks the layout below (byte order is then not label
+        // order): compare label by label instead. Rare, so the plain way.
+        let mut order: Vec<u32> = (0..series.len() as u32).collect();
+        order.sort_by(|&a, &b| series[a as usize].labels.cmp(&series[b as usize].labels));
+        return order;
+    }
     let mut items: Vec<(u64, u32)> = (0..series.len() as u32).map(|i| (0, i)).collect();
     // Lay every label set out as `name\0value\0...` in one arena: NUL sorts before every other
-    // byte, so byte order is label order (unless a string contains NUL, fixed up below), and
-    // the arena is compact in memory.
+    // byte, so byte order is label order (no string contains NUL here), and the arena is
+    // compact in memory.
     // Leading labels that every series has byte for byte (`__name__`, resource and scope
     // labels, often half the set) cannot change the order: leave them out.
     let skip = shared_labels_len(series);
     let total: usize = series.iter().map(|s| s.labels.wire().len() - skip).sum();
     let mut arena: Vec<u8> = Vec::with_capacity(total);
     let mut spans: Vec<(usize, usize)> = Vec::with_capacity(series.len());
-    let mut nul = false;
     for s in series {
         let start = arena.len();
-        nul |= s.labels.has_nul();
         let rest = &s.labels.wire()[skip..];
         let mut pos = 0;
         while let Some((k, v)) = get_label(rest, &mut pos) {
@@ -206,22 +211,6 @@ pub(crate) fn sorted_order(series: &[Series]) -> Vec<u32> {
     }
     let bufs: Vec<&[u8]> = spans.iter().map(|&(a, b)| &arena[a..b]).collect();
     msd_sort(&mut items, &bufs);
-    // Equal arena strings can still be different label sets when a string contains NUL: order
-    // those runs by the exact comparison so that equal sets end up next to each other.
-    let mut i = if nul { 0 } else { items.len() };
-    while i < items.len() {
-        let mut j = i + 1;
-        let bi = bufs[items[i].1 as usize];
-        while j < items.len() && bufs[items[j].1 as usize] == bi {
-            j += 1;
-        }
-        if j - i > 1 {
-            items[i..j].sort_by(|a, b| {
-                series[a.1 as usize].labels.cmp(&series[b.1 as usize].labels).then(a.1.cmp(&b.1))
-            });
-        }
-        i = j;
-    }
     items.into_iter().map(|(_, i)| i).collect()
 }
 
