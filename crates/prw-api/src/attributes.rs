@@ -118,13 +118,19 @@ impl StringValue {
 
 impl StringValue {
     /// Whether both hold the very same text in memory: the same `&'static str`, or clones of
-    /// one shared `Arc<str>`. Equal values need not be; values this returns true for are
-    /// equal, and telling so costs two comparisons instead of reading the text.
+    /// one shared `Arc<str>` (an owned string is only ever the same as itself). Equal values
+    /// need not be; values this returns true for are equal, and telling so costs three
+    /// comparisons instead of reading the text.
     #[inline(always)]
     pub fn ptr_eq(&self, other: &Self) -> bool {
+        // Every arm compares the same two words, so this compiles to one tag comparison and
+        // two word comparisons. (Two distinct owned strings never share an address.)
         match (&self.repr, &other.repr) {
             (Repr::Static(_, a), Repr::Static(_, b)) => std::ptr::eq(*a, *b),
-            (Repr::Shared(_, a), Repr::Shared(_, b)) => Arc::ptr_eq(a, b),
+            (Repr::Owned(_, a), Repr::Owned(_, b)) => std::ptr::eq(&**a, &**b),
+            (Repr::Shared(_, a), Repr::Shared(_, b)) => {
+                std::ptr::eq(Arc::as_ptr(a), Arc::as_ptr(b))
+            }
             _ => false,
         }
     }
