@@ -93,7 +93,7 @@ pub(crate) fn write_vec<S, D>(
 }
 
 /// Makes `out` equal `attributes(attrs)`.
-#[inline]
+#[inline(always)]
 pub(crate) fn write_attributes(attrs: &[KeyValue], out: &mut Vec<PKeyValue>) {
     if attrs.len() == out.len() {
         // The usual case: the same series as last time.
