@@ -44,10 +44,67 @@ pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && common_prefix(a, b) == a.len()
 }
 
+/// Reused buffers of [`sort_by_key_stable`].
+#[derive(Default)]
+struct KeySortScratch {
+    items: Vec<(u64, u32)>,
+    bucket: Vec<u8>,
+}
+
+/// Sorts `run` by key, stably. At a level of the sort, one metric's series usually differ in
+/// a single label with a handful of values (the method, the bucket bound, the series name):
+/// with at most 16 distinct keys this is a counting sort (one pass to count, one to place),
+/// otherwise a comparison sort.
+fn sort_by_key_stable(run: &mut [(u64, u32)], scratch: &mut KeySortScratch) {
+    const FEW: usize = 16;
+    if run.len() < 32 {
+        run.sort_unstable();
+        return;
+    }
+    let mut keys = [0u64; FEW];
+    let mut counts = [0usize; FEW];
+    let (mut n, mut last) = (0usize, 0usize);
+    scratch.bucket.clear();
+    for x in run.iter() {
+        if n == 0 || keys[last] != x.0 {
+            last = match keys[..n].iter().position(|&k| k == x.0) {
+                Some(i) => i,
+                None if n < FEW => {
+                    keys[n] = x.0;
+                    n += 1;
+                    n - 1
+                }
+                None => {
+                    run.sort_unstable();
+                    return;
+                }
+            };
+        }
+        counts[last] += 1;
+        scratch.bucket.push(last as u8);
+    }
+    let mut by_key: [usize; FEW] = std::array::from_fn(|i| i);
+    by_key[..n].sort_unstable_by_key(|&i| keys[i]);
+    let mut at = [0usize; FEW];
+    let mut sum = 0;
+    for &i in &by_key[..n] {
+        at[i] = sum;
+        sum += counts[i];
+    }
+    scratch.items.clear();
+    scratch.items.extend_from_slice(run);
+    for (x, &b) in scratch.items.iter().zip(&scratch.bucket) {
+        let b = usize::from(b);
+        run[at[b]] = *x;
+        at[b] += 1;
+    }
+}
+
 /// Sorts `items` (pairs of scratch key and index into `bufs`) by `bufs[index]`, ties by index.
 fn msd_sort(items: &mut [(u64, u32)], bufs: &[&[u8]]) {
     // Explicit stack: a huge label set must not overflow the call stack.
     let mut stack: Vec<(usize, usize, usize)> = vec![(0, items.len(), 0)];
+    let mut scratch = KeySortScratch::default();
     while let Some((lo, hi, depth)) = stack.pop() {
         let run = &mut items[lo..hi];
         if run.len() < 2 {
@@ -74,7 +131,9 @@ fn msd_sort(items: &mut [(u64, u32)], bufs: &[&[u8]]) {
         for it in run.iter_mut() {
             it.0 = key_at(bufs[it.1 as usize], d);
         }
-        run.sort_unstable();
+        // Each run is in index order (the first is, and ties are cut out of a sorted run), so
+        // a stable sort by key gives the order by (key, index).
+        sort_by_key_stable(run, &mut scratch);
         let mut i = 0;
         while i < run.len() {
             let mut j = i + 1;
@@ -284,6 +343,21 @@ mod tests {
             strings.drain(..).enumerate().map(|(i, s)| (s, i as u32)).collect();
         want.sort();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn key_sort_is_stable_and_sorted() {
+        for n in [0usize, 5, 31, 32, 33, 1000] {
+            for distinct in [1u32, 3, 16, 17, 1000] {
+                let mut v: Vec<(u64, u32)> = (0..n as u32)
+                    .map(|i| (u64::from(i.wrapping_mul(2_654_435_761) % distinct) << 40, i))
+                    .collect();
+                let mut want = v.clone();
+                want.sort();
+                sort_by_key_stable(&mut v, &mut KeySortScratch::default());
+                assert_eq!(v, want);
+            }
+        }
     }
 
     #[test]
