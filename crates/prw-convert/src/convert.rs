@@ -262,6 +262,8 @@ struct Run<'a> {
     plan: Option<Plan<'a>>,
     /// Each metric's series, sorted (by `sort_chunk`).
     chunks: Vec<Vec<Series>>,
+    /// The `le` value of each bucket position, with the bits of the bound it was made from.
+    le_cache: Vec<(u64, String)>,
     names: String,
     key_cache: Vec<(&'a str, S<'a>)>,
     flat: Vec<u8>,
@@ -359,6 +361,7 @@ impl<'a> Run<'a> {
             base_enc: Vec::new(),
             plan: None,
             chunks: Vec::new(),
+            le_cache: Vec::new(),
             names: String::new(),
             key_cache: Vec::with_capacity(KEY_CACHE),
             flat: Vec::new(),
@@ -1310,17 +1313,29 @@ impl<'a> Run<'a> {
         mut exemplars: Vec<Exemplar>,
     ) {
         let bucket_name = &ctx.bucket;
-        let mut le = String::new();
-        let mut per_bucket: Vec<Vec<Exemplar>> = vec![Vec::new(); buckets.len() + 1];
-        for e in exemplars.drain(..) {
-            let i = buckets.iter().position(|(b, _)| e.value <= *b).unwrap_or(buckets.len());
-            per_bucket[i].push(e);
+        // No allocation per point when it has no exemplars (the usual case).
+        let mut per_bucket: Vec<Vec<Exemplar>> = Vec::new();
+        if !exemplars.is_empty() {
+            per_bucket.resize_with(buckets.len() + 1, Vec::new);
+            for e in exemplars.drain(..) {
+                let i = buckets.iter().position(|(b, _)| e.value <= *b).unwrap_or(buckets.len());
+                per_bucket[i].push(e);
+            }
         }
         let mut per_bucket = per_bucket.into_iter();
-        for &(bound, cumulative) in buckets {
-            le.clear();
-            format_bound(bound, &mut le);
-            let labels = self.label_set(&[("__name__", bucket_name), ("le", &le)]);
+        // The bounds are usually the same from point to point: format each once.
+        let mut le_cache = std::mem::take(&mut self.le_cache);
+        for (i, &(bound, cumulative)) in buckets.iter().enumerate() {
+            if le_cache.len() <= i {
+                le_cache.push((!bound.to_bits(), String::new()));
+            }
+            let (bits, le) = &mut le_cache[i];
+            if *bits != bound.to_bits() {
+                le.clear();
+                format_bound(bound, le);
+                *bits = bound.to_bits();
+            }
+            let labels = self.label_set(&[("__name__", bucket_name), ("le", le)]);
             let ex = per_bucket.next().unwrap_or_default();
             self.push_series(
                 labels,
@@ -1329,6 +1344,7 @@ impl<'a> Run<'a> {
                 ex,
             );
         }
+        self.le_cache = le_cache;
         let labels = self.label_set(&[("__name__", bucket_name), ("le", "+Inf")]);
         let ex = per_bucket.next().unwrap_or_default();
         self.push_series(
