@@ -278,7 +278,12 @@ fn set_f64(a: &AtomicU64, v: f64) {
 }
 
 /// An explicit-bucket histogram of one series.
+///
+/// `repr(C)` here and in [`Buckets`]: the lock, count, sum, min, max and the bucket array's
+/// tag and length, which every measurement reads or writes, are the first 56 bytes, so they
+/// share one or two cache lines; the counts follow.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct HistCell {
     flag: SpinFlag,
     count: AtomicU64,
@@ -294,8 +299,9 @@ const INLINE_BUCKETS: usize = 16;
 /// A histogram cell's bucket counts. Kept inline when few, so a record follows no pointer
 /// to a separate allocation (one dependent cache miss less per measurement).
 #[derive(Debug)]
+#[repr(C, u64)]
 enum Buckets {
-    Inline { counts: [AtomicU64; INLINE_BUCKETS], len: usize },
+    Inline { len: usize, counts: [AtomicU64; INLINE_BUCKETS] },
     Heap(Box<[AtomicU64]>),
 }
 

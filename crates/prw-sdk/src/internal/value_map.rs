@@ -86,12 +86,14 @@ impl From<Vec<KeyValue>> for Attrs {
 
 /// One series: its normalised attribute set, its aggregator cell, when it was created.
 ///
-/// `repr(C)` keeps the cell and the attribute set's first bytes on the first cache lines.
+/// `repr(C)`: the attribute set, which a lookup compares, and right after it the cell, which
+/// the measurement then updates, are contiguous, so the cell's first bytes (a histogram's
+/// count, sum, min and max) share a cache line with the set's last ones.
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct Series<C> {
-    pub(crate) cell: C,
     pub(crate) attrs: Attrs,
+    pub(crate) cell: C,
     pub(crate) created: u64,
     /// Set by the collector when a whole interval passed with nothing recorded.
     quiet: AtomicBool,
