@@ -1,14 +1,14 @@
 //! Per-stream storage of series: attribute set → aggregator cell.
 //!
 //! Finding an existing series hashes the attributes (order-independent, no allocation),
-//! probes one shard's open-addressing table and compares the set; the cell is then updated
+//! probes an open-addressing table and compares the set; the cell is then updated
 //! with atomics or the cell's own small lock. Two indexes implement the table:
 //!
 //! - [`Index::Free`], for cumulative streams, whose series are never removed: readers take
 //!   no lock at all. Slots are written once (`OnceLock`) and published with a release store
 //!   of their hash; a full table is copied into a twice larger one that replaces it, and
 //!   the old one stays readable, so a reader never sees a slot change under it. Creating a
-//!   series takes the shard's insert mutex, which readers never touch.
+//!   series takes the index's insert mutex, which readers never touch.
 //! - [`Index::Locked`], for delta streams, which evict series idle for a whole interval:
 //!   each shard is a table behind an `RwLock`. Writers hold the read lock while updating a
 //!   cell, and the collector evicts under the write lock, so no update lands in an evicted
@@ -32,9 +32,11 @@ pub(crate) const OVERFLOW_KEY: &str = "otel.metric.overflow";
 
 const SHARD_BITS: u32 = 5;
 const SHARDS: usize = 1 << SHARD_BITS;
-/// The lock-free index needs fewer shards: they only spread inserts and table growth.
-const FREE_SHARD_BITS: u32 = 3;
-const FREE_SHARDS: usize = 1 << FREE_SHARD_BITS;
+/// The lock-free index has a single table: its readers take no lock, so shards would only
+/// spread inserts and table growth, and finding a shard's table from the attribute set's
+/// hash puts two more dependent loads on every lookup's critical path (a measured 10-15% of
+/// a counter add with 3 attributes). Creating series is serialised by one mutex instead.
+const FREE_SHARDS: usize = 1;
 /// Table generations per lock-free shard: 32 slots doubling 31 times is far past any
 /// cardinality limit. A power of two, so indexing by the current generation needs no bounds
 /// check.
@@ -417,7 +419,7 @@ impl<C: Cell> ValueMap<C> {
         let hash = hash_set(attrs, &self.filter);
         match &self.index {
             Index::Free(shards) => {
-                let shard = &shards[(hash >> (64 - FREE_SHARD_BITS)) as usize].0;
+                let shard = &shards[0].0;
                 if let Some(s) = shard.find(hash, |s| same_set(&s.attrs, attrs, &self.filter)) {
                     return update(s);
                 }
@@ -469,7 +471,7 @@ impl<C: Cell> ValueMap<C> {
         let hash = hash_set(&norm, &KeyFilter::default());
         match &self.index {
             Index::Free(shards) => {
-                let shard = &shards[(hash >> (64 - FREE_SHARD_BITS)) as usize].0;
+                let shard = &shards[0].0;
                 let mut all = shard.insert.lock().unwrap_or_else(PoisonError::into_inner);
                 if let Some(s) = shard.find(hash, |s| *s.attrs == *norm) {
                     return s.clone();
