@@ -384,7 +384,7 @@ impl PrometheusRemoteWriteExporterBuilder {
         self
     }
 
-    /// Threads that convert a large collection (in chunks of 10,000 points): the exporting
+    /// Threads that convert a large collection (in chunks of 5,000 points): the exporting
     /// thread plus short-lived helpers. 1 keeps conversion on the exporting thread. Default: 2.
     pub fn conversion_threads(mut self, threads: usize) -> Self {
         self.conversion_threads = threads;

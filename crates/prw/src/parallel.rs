@@ -20,8 +20,9 @@ use prw_convert::{
 };
 use prw_proto::otlp::metrics::{Metric, ResourceMetrics, ScopeMetrics, metric};
 
-/// Points per chunk.
-pub(crate) const CHUNK_POINTS: usize = 10_000;
+/// Points per chunk. 5,000 took less CPU and wall time than 10,000 (the same instruction count,
+/// so probably cache effects) and 2,500 was no better, for 100,000 counter points.
+pub(crate) const CHUNK_POINTS: usize = 5_000;
 
 /// Converts in chunks, on one or more threads.
 #[derive(Debug)]
