@@ -1077,7 +1077,9 @@ impl<'a> Run<'a> {
             // Put the metric's series in order now, while they are in cache, and set them
             // aside: `series` only ever holds the current metric's.
             crate::sort::permute(&mut self.series[start..], &order);
-            self.chunks.push(self.series.drain(start..).collect());
+            let mut chunk: Vec<Series> = self.series.drain(start..).collect();
+            merge_equal(&mut chunk, &mut self.report);
+            self.chunks.push(chunk);
         }
         self.chunk_lay.clear();
     }
@@ -1608,26 +1610,14 @@ impl<'a> Run<'a> {
     }
 
     fn finish(mut self) -> Conversion {
-        let series = crate::sort::assemble(std::mem::take(&mut self.chunks));
-        // Merge series with equal labels (the same series from several points or metrics).
-        let mut out = series;
-        let report = &mut self.report;
-        out.dedup_by(|later, earlier| {
-            if later.labels != earlier.labels {
-                return false;
-            }
-            if (earlier.samples.is_empty() && !later.samples.is_empty())
-                || (earlier.histograms.is_empty() && !later.histograms.is_empty())
-            {
-                let n = later.samples.len() + later.histograms.len();
-                report.add(later.name(), DropReason::ConflictingSeriesType, n as u64);
-                return true;
-            }
-            earlier.samples.append(std::mem::take(&mut later.samples));
-            earlier.histograms.append(&mut later.histograms);
-            earlier.exemplars.append(&mut later.exemplars);
-            true
-        });
+        // Each metric's equal series are already merged (`sort_chunk`); when the metrics do
+        // not overlap that is all of them, else equal series from different metrics, scopes
+        // or resources are merged here (merging is appending in input order, so merging in
+        // two steps gives the same series).
+        let (mut out, disjoint) = crate::sort::assemble(std::mem::take(&mut self.chunks));
+        if !disjoint {
+            merge_equal(&mut out, &mut self.report);
+        }
         for s in &mut out {
             let dups = normalize_series(s);
             if dups > 0 {
@@ -1641,6 +1631,28 @@ impl<'a> Run<'a> {
         self.report.finish();
         Conversion { series: out, metadata, report: self.report }
     }
+}
+
+/// Merges neighbouring series with equal labels (the same series from several points or
+/// metrics) into the earlier one, appending samples, histograms and exemplars in order. A
+/// series whose kind (samples or histograms) conflicts with the earlier one is dropped.
+fn merge_equal(series: &mut Vec<Series>, report: &mut Report) {
+    series.dedup_by(|later, earlier| {
+        if later.labels != earlier.labels {
+            return false;
+        }
+        if (earlier.samples.is_empty() && !later.samples.is_empty())
+            || (earlier.histograms.is_empty() && !later.histograms.is_empty())
+        {
+            let n = later.samples.len() + later.histograms.len();
+            report.add(later.name(), DropReason::ConflictingSeriesType, n as u64);
+            return true;
+        }
+        earlier.samples.append(std::mem::take(&mut later.samples));
+        earlier.histograms.append(&mut later.histograms);
+        earlier.exemplars.append(&mut later.exemplars);
+        true
+    });
 }
 
 /// Sorts samples, histograms and exemplars by time; of points with the same timestamp keeps

@@ -298,8 +298,9 @@ pub(crate) fn permute<T>(v: &mut [T], perm: &[u32]) {
 /// All series in label order, given the chunks (one metric's series each), each already
 /// sorted while still in cache. When the chunks do not overlap, this only orders the chunks
 /// and moves each series once, in runs; otherwise (the same series name from several metrics,
-/// scopes or resources) it sorts everything.
-pub(crate) fn assemble(mut chunks: Vec<Vec<Series>>) -> Vec<Series> {
+/// scopes or resources) it sorts everything. Also returns whether the chunks were disjoint
+/// (then no two series of different chunks have equal labels).
+pub(crate) fn assemble(mut chunks: Vec<Vec<Series>>) -> (Vec<Series>, bool) {
     chunks.retain(|c| !c.is_empty());
     fn first(c: &[Series]) -> Option<&LabelSet> {
         c.first().map(|s| &s.labels)
@@ -308,7 +309,7 @@ pub(crate) fn assemble(mut chunks: Vec<Vec<Series>>) -> Vec<Series> {
         c.last().map(|s| &s.labels)
     }
     if chunks.len() == 1 {
-        return chunks.pop().unwrap_or_default();
+        return (chunks.pop().unwrap_or_default(), true);
     }
     let mut order: Vec<usize> = (0..chunks.len()).collect();
     order.sort_by(|&a, &b| first(&chunks[a]).cmp(&first(&chunks[b])));
@@ -326,7 +327,7 @@ pub(crate) fn assemble(mut chunks: Vec<Vec<Series>>) -> Vec<Series> {
         let perm = sorted_order(&series);
         permute(&mut series, &perm);
     }
-    series
+    (series, disjoint)
 }
 
 #[cfg(test)]
