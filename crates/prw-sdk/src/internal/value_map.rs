@@ -42,6 +42,8 @@ const FREE_SHARDS: usize = 1;
 /// check.
 const GENERATIONS: usize = 32;
 const FIRST_CAPACITY: usize = 32;
+/// How many series a collection visits per hold of a stream's insert lock.
+const COLLECT_STRETCH: usize = 512;
 
 /// A normalised attribute set, stored inline up to three attributes so that comparing a
 /// measurement's attributes with it costs no extra pointer chase (and cache miss).
@@ -533,15 +535,26 @@ impl<C: Cell> ValueMap<C> {
         }
         let shards = match &self.index {
             Index::Free(shards) => {
-                // Holding the insert lock only delays the creation of new series in this
-                // shard, never recording into existing ones.
+                // The insert lock delays only the creation of new series, never recording
+                // into existing ones; and since series are only ever appended, it is taken
+                // per stretch of the list rather than for the whole walk, so a new attribute
+                // set waits for one stretch, not for the collection of the whole stream.
+                // Series created during the walk are collected next time.
                 for shard in shards.iter() {
-                    let all = shard.0.insert.lock().unwrap_or_else(PoisonError::into_inner);
-                    for chunk in all.chunks(32) {
-                        warm(chunk);
-                        for s in chunk {
-                            visit(s);
+                    let len = shard.0.insert.lock().unwrap_or_else(PoisonError::into_inner).len();
+                    let mut at = 0;
+                    while at < len {
+                        let all = shard.0.insert.lock().unwrap_or_else(PoisonError::into_inner);
+                        let Some(stretch) = all.get(at..len.min(at + COLLECT_STRETCH)) else {
+                            break;
+                        };
+                        for chunk in stretch.chunks(32) {
+                            warm(chunk);
+                            for s in chunk {
+                                visit(s);
+                            }
                         }
+                        at += stretch.len();
                     }
                 }
                 return;
