@@ -527,42 +527,32 @@ fn collect(c: &mut Criterion<ProcessCpuTime>) {
         // Each SDK's series are created in one go, so neither finds its memory interleaved
         // with the other's.
         let abc = |k: i64| (k % 100, (k / 100) % 100, k / 10_000);
-        for k in 0..n as i64 {
-            let (a, b, d) = abc(k);
-            let attrs = [
-                prw_api::KeyValue::new("a", a),
-                prw_api::KeyValue::new("b", b),
-                prw_api::KeyValue::new("c", d),
-            ];
-            pc.add(1, &attrs);
-        }
-        for k in 0..n as i64 {
-            let (a, b, d) = abc(k);
-            let attrs = [
-                prw_api::KeyValue::new("a", a),
-                prw_api::KeyValue::new("b", b),
-                prw_api::KeyValue::new("c", d),
-            ];
-            pc2.add(1, &attrs);
-        }
-        for k in 0..n as i64 {
-            let (a, b, d) = abc(k);
-            let attrs = [
-                opentelemetry::KeyValue::new("a", a),
-                opentelemetry::KeyValue::new("b", b),
-                opentelemetry::KeyValue::new("c", d),
-            ];
-            oc.add(1, &attrs);
-        }
-        for k in 0..n as i64 {
-            let (a, b, d) = abc(k);
-            let attrs = [
-                opentelemetry::KeyValue::new("a", a),
-                opentelemetry::KeyValue::new("b", b),
-                opentelemetry::KeyValue::new("c", d),
-            ];
-            oc2.add(1, &attrs);
-        }
+        let fill_prw = |counter: &prw_api::Counter<u64>| {
+            for k in 0..n as i64 {
+                let (a, b, d) = abc(k);
+                let attrs = [
+                    prw_api::KeyValue::new("a", a),
+                    prw_api::KeyValue::new("b", b),
+                    prw_api::KeyValue::new("c", d),
+                ];
+                counter.add(1, &attrs);
+            }
+        };
+        let fill_otel = |counter: &opentelemetry::metrics::Counter<u64>| {
+            for k in 0..n as i64 {
+                let (a, b, d) = abc(k);
+                let attrs = [
+                    opentelemetry::KeyValue::new("a", a),
+                    opentelemetry::KeyValue::new("b", b),
+                    opentelemetry::KeyValue::new("c", d),
+                ];
+                counter.add(1, &attrs);
+            }
+        };
+        fill_prw(&pc);
+        fill_prw(&pc2);
+        fill_otel(&oc);
+        fill_otel(&oc2);
         g.bench_with_input(BenchmarkId::new("prw", n), &n, |b, _| {
             b.iter(|| prw.force_flush().unwrap())
         });
