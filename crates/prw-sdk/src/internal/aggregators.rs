@@ -277,6 +277,52 @@ fn set_f64(a: &AtomicU64, v: f64) {
     a.store(v.to_bits(), Ordering::Relaxed);
 }
 
+/// Count, sum, min and max of one series' measurements: what a histogram and a
+/// MinMaxSumCount both keep. Plain loads and stores: the owning cell's flag serialises access.
+#[derive(Debug)]
+#[repr(C)]
+struct Moments {
+    count: AtomicU64,
+    sum: AtomicU64,
+    min: AtomicU64,
+    max: AtomicU64,
+}
+
+impl Moments {
+    fn new() -> Self {
+        Moments {
+            count: AtomicU64::new(0),
+            sum: AtomicU64::new(0f64.to_bits()),
+            min: AtomicU64::new(f64::INFINITY.to_bits()),
+            max: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
+        }
+    }
+
+    #[inline(always)]
+    fn add(&self, v: f64) {
+        bump(&self.count, 1);
+        set_f64(&self.sum, get_f64(&self.sum) + v);
+        if v < get_f64(&self.min) {
+            set_f64(&self.min, v);
+        }
+        if v > get_f64(&self.max) {
+            set_f64(&self.max, v);
+        }
+    }
+
+    #[inline]
+    fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    fn reset(&self) {
+        self.count.store(0, Ordering::Relaxed);
+        set_f64(&self.sum, 0.0);
+        set_f64(&self.min, f64::INFINITY);
+        set_f64(&self.max, f64::NEG_INFINITY);
+    }
+}
+
 /// An explicit-bucket histogram of one series.
 ///
 /// `repr(C)` here and in [`Buckets`]: the lock, count, sum, min, max and the bucket array's
@@ -286,10 +332,7 @@ fn set_f64(a: &AtomicU64, v: f64) {
 #[repr(C)]
 pub(crate) struct HistCell {
     flag: SpinFlag,
-    count: AtomicU64,
-    sum: AtomicU64,
-    min: AtomicU64,
-    max: AtomicU64,
+    moments: Moments,
     buckets: Buckets,
 }
 
@@ -326,17 +369,14 @@ impl Buckets {
 impl Cell for HistCell {
     fn idle(&self) -> bool {
         let _held = self.flag.hold();
-        self.count.load(Ordering::Relaxed) == 0
+        self.moments.count() == 0
     }
 }
 
 impl HistCell {
     /// Zeroes the cell; the caller holds the flag.
     fn reset(&self) {
-        self.count.store(0, Ordering::Relaxed);
-        set_f64(&self.sum, 0.0);
-        set_f64(&self.min, f64::INFINITY);
-        set_f64(&self.max, f64::NEG_INFINITY);
+        self.moments.reset();
         for b in self.buckets.as_slice() {
             b.store(0, Ordering::Relaxed);
         }
@@ -428,10 +468,7 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
     fn new_cell(&self) -> HistCell {
         HistCell {
             flag: SpinFlag::default(),
-            count: AtomicU64::new(0),
-            sum: AtomicU64::new(0f64.to_bits()),
-            min: AtomicU64::new(f64::INFINITY.to_bits()),
-            max: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
+            moments: Moments::new(),
             buckets: Buckets::new(self.bounds.len() + 1),
         }
     }
@@ -445,14 +482,7 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
         // Bucket i holds (bounds[i-1], bounds[i]]: upper bounds are inclusive.
         let i = self.search.index(v);
         let _held = cell.flag.hold();
-        bump(&cell.count, 1);
-        set_f64(&cell.sum, get_f64(&cell.sum) + v);
-        if v < get_f64(&cell.min) {
-            set_f64(&cell.min, v);
-        }
-        if v > get_f64(&cell.max) {
-            set_f64(&cell.max, v);
-        }
+        cell.moments.add(v);
         if let Some(b) = cell.buckets.as_slice().get(i) {
             bump(b, 1);
         }
@@ -465,15 +495,15 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
         out: &mut HistogramDataPoint,
     ) -> bool {
         let held = cell.flag.hold();
-        let count = cell.count.load(Ordering::Relaxed);
+        let count = cell.moments.count();
         if reset && count == 0 {
             return false;
         }
         let has = count > 0 && self.record_min_max;
         out.count = count;
-        out.sum = self.record_sum.then(|| get_f64(&cell.sum));
-        out.min = has.then(|| get_f64(&cell.min));
-        out.max = has.then(|| get_f64(&cell.max));
+        out.sum = self.record_sum.then(|| get_f64(&cell.moments.sum));
+        out.min = has.then(|| get_f64(&cell.moments.min));
+        out.max = has.then(|| get_f64(&cell.moments.max));
         out.bucket_counts.clear();
         out.bucket_counts.extend(cell.buckets.as_slice().iter().map(|b| b.load(Ordering::Relaxed)));
         if reset {
@@ -503,16 +533,13 @@ impl<T: Num> Aggregator for HistogramAgg<T> {
 #[derive(Debug)]
 pub(crate) struct MmscCell {
     flag: SpinFlag,
-    count: AtomicU64,
-    sum: AtomicU64,
-    min: AtomicU64,
-    max: AtomicU64,
+    moments: Moments,
 }
 
 impl Cell for MmscCell {
     fn idle(&self) -> bool {
         let _held = self.flag.hold();
-        self.count.load(Ordering::Relaxed) == 0
+        self.moments.count() == 0
     }
 }
 
@@ -532,13 +559,7 @@ impl<T: Num> Aggregator for MmscAgg<T> {
     type Point = SummaryDataPoint;
 
     fn new_cell(&self) -> MmscCell {
-        MmscCell {
-            flag: SpinFlag::default(),
-            count: AtomicU64::new(0),
-            sum: AtomicU64::new(0f64.to_bits()),
-            min: AtomicU64::new(f64::INFINITY.to_bits()),
-            max: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
-        }
+        MmscCell { flag: SpinFlag::default(), moments: Moments::new() }
     }
     #[inline]
     fn accepts(&self, value: T) -> bool {
@@ -548,14 +569,7 @@ impl<T: Num> Aggregator for MmscAgg<T> {
     fn update(&self, cell: &MmscCell, value: T) {
         let v = value.to_f64();
         let _held = cell.flag.hold();
-        bump(&cell.count, 1);
-        set_f64(&cell.sum, get_f64(&cell.sum) + v);
-        if v < get_f64(&cell.min) {
-            set_f64(&cell.min, v);
-        }
-        if v > get_f64(&cell.max) {
-            set_f64(&cell.max, v);
-        }
+        cell.moments.add(v);
     }
     fn write_point(
         &self,
@@ -565,23 +579,20 @@ impl<T: Num> Aggregator for MmscAgg<T> {
         out: &mut SummaryDataPoint,
     ) -> bool {
         let held = cell.flag.hold();
-        let count = cell.count.load(Ordering::Relaxed);
+        let count = cell.moments.count();
         if reset && count == 0 {
             return false;
         }
         out.quantile_values.clear();
         if count > 0 {
             out.quantile_values.extend([
-                ValueAtQuantile { quantile: 0.0, value: get_f64(&cell.min) },
-                ValueAtQuantile { quantile: 1.0, value: get_f64(&cell.max) },
+                ValueAtQuantile { quantile: 0.0, value: get_f64(&cell.moments.min) },
+                ValueAtQuantile { quantile: 1.0, value: get_f64(&cell.moments.max) },
             ]);
         }
-        let sum = get_f64(&cell.sum);
+        let sum = get_f64(&cell.moments.sum);
         if reset {
-            cell.count.store(0, Ordering::Relaxed);
-            set_f64(&cell.sum, 0.0);
-            set_f64(&cell.min, f64::INFINITY);
-            set_f64(&cell.max, f64::NEG_INFINITY);
+            cell.moments.reset();
         }
         drop(held);
         write_attributes(ctx.attrs, &mut out.attributes);
