@@ -16,11 +16,11 @@ use crate::naming::{self, NameKind};
 use crate::options::{ConvertOptions, ExpHistogramMode, OptionsError, PromoteResourceAttributes};
 use crate::report::{DropReason, Report};
 use crate::series::{
-    Exemplar, LabelSet, Metadata, MetricKind, NativeHistogram, Points, Sample, Series,
+    Exemplar, LabelSet, LabelStore, Metadata, MetricKind, NativeHistogram, Points, Sample, Series,
 };
-use crate::sort::{SortLayout, bytes_eq};
+use crate::sort::bytes_eq;
+use crate::symbols::{Interner, Ranks};
 use crate::value::{any_value_string, write_any_value};
-use crate::wire;
 
 /// The zero threshold of a native histogram when the OTLP point has none (as Prometheus).
 const DEFAULT_ZERO_THRESHOLD: f64 = 1e-128;
@@ -130,15 +130,6 @@ fn same(a: S<'_>, b: S<'_>) -> bool {
     }
 }
 
-/// A scope-base label encoded as an RW 1.0 `labels` entry.
-struct BaseEnc {
-    bytes: Vec<u8>,
-    /// Where the name starts in `bytes`, and its length.
-    name_off: u32,
-    name_len: u32,
-    nul: bool,
-}
-
 #[derive(Debug, Clone, Copy)]
 enum Slot {
     Base(usize),
@@ -151,35 +142,18 @@ struct Plan<'a> {
     names: Vec<S<'a>>,
     /// The point's labels in order.
     slots: Vec<Slot>,
-    /// The encoding of the labels for this plan, made by the first point that uses it.
+    /// The refs of the labels for this plan, made by the first point that uses it.
     template: Option<Template>,
 }
 
-/// A point's labels, encoded for one plan: what does not change from point to point (the
-/// scope-base labels, the attribute labels' names) is encoded once, so a point writes its
-/// attribute values and copies the rest in a few runs.
+/// A point's label ids for one plan: what does not change from point to point (the
+/// scope-base labels, the attribute labels' names) is interned once, so a point looks up only
+/// its attribute values.
 struct Template {
-    parts: Vec<Part>,
-    /// Per scope-base label of the `Part::Base` runs: where its entry starts and where its
-    /// name starts in the run, the name's length, where its token starts in the run's
-    /// layout, and whether its value is left out of the layout.
-    base_at: Vec<(u32, u32, u32, u32, bool)>,
-    /// The constant wire and layout bytes the parts point into.
-    wire: Vec<u8>,
-    lay: Vec<u8>,
-    /// Whether a constant part contains NUL.
-    nul: bool,
-    /// The scope-base labels whose values are left out of the layout.
-    mask: u64,
-}
-
-#[derive(Clone, Copy)]
-enum Part {
-    /// A run of consecutive scope-base labels: `wire[w]`, `lay[l]`, `base_at[at]`.
-    Base { w: (u32, u32), l: (u32, u32), at: (u32, u32) },
-    /// An attribute label, the point's label `idx`: `wire[w]` is its name field plus the
-    /// value's key (`0x0a`, length, name, `0x12`), `lay[l]` its name and NUL.
-    Attr { idx: u32, w: (u32, u32), name_len: u32, l: (u32, u32) },
+    /// Label ids, with 0 for the attribute labels.
+    ids: Vec<u32>,
+    /// Per attribute label: its position, its index in the point, and its name's ref.
+    values: Vec<(u32, u32, u32)>,
 }
 
 /// Most extra labels a series adds to its point's labels (`__name__`, `le`) on the fast path.
@@ -193,27 +167,13 @@ struct Splice {
     len: usize,
     /// Per extra: the index of the point label it goes before, and whether it replaces it.
     plan: [(usize, bool); MAX_EXTRAS],
+
     /// Number of labels of the result.
     n: usize,
 }
 
-/// Whether `b` contains a NUL byte, eight bytes at a time.
-#[inline]
-fn has_nul(b: &[u8]) -> bool {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let x = u64::from_le_bytes(w);
-        if x.wrapping_sub(LO) & !x & HI != 0 {
-            return true;
-        }
-    }
-    // A plain fold: `contains` would call `memchr` for these few bytes.
-    chunks.remainder().iter().fold(false, |nul, &c| nul | (c == 0))
-}
+/// The label `le="+Inf"`, interned first so its id is a constant.
+const INF_LABEL: u32 = 1;
 
 /// A label from the resource or scope, merged with the point's attributes: `overrides` ones
 /// (job, instance, scope labels) replace attributes of the same name, the others (promoted
@@ -235,10 +195,11 @@ struct Cand<'a> {
 struct MetricCtx {
     /// The OTLP name, for the report.
     otlp_name: String,
-    name: String,
-    bucket: String,
-    sum: String,
-    count: String,
+    /// Label ids of the series names (`__name__`): the metric's, `_bucket`, `_sum`, `_count`.
+    name: u32,
+    bucket: u32,
+    sum: u32,
+    count: u32,
     meta: Arc<Metadata>,
 }
 
@@ -253,35 +214,24 @@ struct Run<'a> {
     point: Vec<(S<'a>, S<'a>)>,
     resource_base: Vec<BaseLabel<'a>>,
     scope_base: Vec<BaseLabel<'a>>,
-    /// The label sets of the current metric's series (see [`LabelSet`]); their sets point at
-    /// no buffer until the metric is done.
-    chunk_wire: Vec<u8>,
-    /// Encodings of `scope_base` labels, by index, made on first use.
-    base_enc: Vec<Option<BaseEnc>>,
+    /// Every label of the conversion.
+    interner: Interner,
+    /// Every series' labels, as runs of label ids (see [`LabelSet`]).
+    refs: Vec<u32>,
+    /// Label ranks, for sorting series.
+    ranks: Ranks,
     /// How the last point's labels were assembled (reset when the scope base changes).
     plan: Option<Plan<'a>>,
-    /// Each metric's series, sorted (by `sort_chunk`).
+    /// Each metric's series (set aside by `sort_chunk`).
     chunks: Vec<Vec<Series>>,
-    /// The `le` value of each bucket position, with the bits of the bound it was made from.
-    le_cache: Vec<(u64, String)>,
+    /// The `le` label id of each bucket position, with the bits of the bound it was made from.
+    le_cache: Vec<(u64, u32)>,
     names: String,
     key_cache: Vec<(&'a str, S<'a>)>,
-    flat: Vec<u8>,
-    /// Per point label: where its entry starts in `flat`, where its name starts, the name's
-    /// length; then one more entry with the end of `flat`.
-    flat_at: Vec<(u32, u32, u32)>,
-    /// Whether a label of the point contains NUL.
-    flat_nul: bool,
-    /// The point's labels laid out for sorting (`name\0value\0`), leaving out the labels that
-    /// come from the scope base (see [`SortLayout`]); where each label starts in it, plus the
-    /// end; and which scope-base labels (bit `j` for `scope_base[j]`) were left out.
-    lay: Vec<u8>,
-    lay_at: Vec<(u32, bool)>,
-    lay_mask: u64,
+    /// The current point's label ids.
+    flat: Vec<u32>,
     /// Where extra labels go among the point's labels, per set of extras names seen.
     splices: Vec<Splice>,
-    /// The sort layouts of the current metric's series.
-    chunk_lay: SortLayout,
     /// Latest timestamp of anything emitted for the current resource (for `target_info`).
     resource_max_ts: i64,
 }
@@ -345,6 +295,8 @@ fn prometheus_type(metric: &Metric) -> Option<MetricKind> {
 
 impl<'a> Run<'a> {
     fn new(conv: &'a Converter) -> Self {
+        let mut interner = Interner::new();
+        interner.label_str("le", "+Inf");
         Self {
             conv,
             text: String::new(),
@@ -357,21 +309,16 @@ impl<'a> Run<'a> {
             resource_base: Vec::new(),
             scope_base: Vec::new(),
             resource_max_ts: 0,
-            chunk_wire: Vec::new(),
-            base_enc: Vec::new(),
+            interner,
+            refs: Vec::new(),
+            ranks: Ranks::default(),
             plan: None,
             chunks: Vec::new(),
             le_cache: Vec::new(),
             names: String::new(),
             key_cache: Vec::with_capacity(KEY_CACHE),
             flat: Vec::new(),
-            flat_at: Vec::new(),
-            flat_nul: false,
-            lay: Vec::new(),
-            lay_at: Vec::new(),
-            lay_mask: 0,
             splices: Vec::new(),
-            chunk_lay: SortLayout::default(),
         }
     }
 
@@ -614,7 +561,6 @@ impl<'a> Run<'a> {
     /// name.
     fn sort_scope_base(&mut self) {
         self.plan = None;
-        self.base_enc.clear();
         let mut base = std::mem::take(&mut self.scope_base);
         {
             let (text, names) = (&self.text, &self.names);
@@ -659,8 +605,13 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Encodes the point's labels into `self.flat` (RW 1.0 `labels` entries) and notes where
-    /// each starts and where its name is, so each series of the point is a few copies.
+    /// The id of the label `name`=`value`.
+    fn label_id(&mut self, name: S<'a>, value: S<'a>) -> u32 {
+        let Self { text, names, interner, .. } = self;
+        interner.label_str(resolve(text, names, name), resolve(text, names, value))
+    }
+
+    /// Puts the point's label ids into `self.flat`.
     fn build_flat(&mut self) {
         self.splices.clear();
         let Some(mut plan) = self.plan.take() else { return self.build_flat_generic() };
@@ -669,135 +620,37 @@ impl<'a> Run<'a> {
             return self.build_flat_generic();
         }
         let t = plan.template.get_or_insert_with(|| self.template(&plan.slots));
-        let (flat, at) = (&mut self.flat, &mut self.flat_at);
-        let (lay, lay_at) = (&mut self.lay, &mut self.lay_at);
-        flat.clear();
-        at.clear();
-        lay.clear();
-        lay_at.clear();
-        let mut nul = t.nul;
-        for part in &t.parts {
-            match *part {
-                Part::Base { w, l, at: a } => {
-                    let (fs, ls) = (flat.len() as u32, lay.len() as u32);
-                    flat.extend_from_slice(&t.wire[w.0 as usize..w.1 as usize]);
-                    lay.extend_from_slice(&t.lay[l.0 as usize..l.1 as usize]);
-                    for &(eo, no, nl, lo, omit) in &t.base_at[a.0 as usize..a.1 as usize] {
-                        at.push((fs + eo, fs + no, nl));
-                        lay_at.push((ls + lo, omit));
-                    }
-                }
-                Part::Attr { idx, w, name_len, l } => {
-                    let v = resolve(&self.text, &self.names, self.point[idx as usize].1);
-                    let v = v.as_bytes();
-                    nul |= has_nul(v);
-                    let start = flat.len();
-                    // `wire[w]` is the name field and the value's key.
-                    let name_field = (w.1 - w.0 - 1) as usize;
-                    let body = name_field + 1 + wire::varint_len(v.len() as u64) + v.len();
-                    flat.push(0x0a);
-                    wire::put_varint(flat, body as u64);
-                    let name_start = flat.len() + name_field - name_len as usize;
-                    flat.extend_from_slice(&t.wire[w.0 as usize..w.1 as usize]);
-                    wire::put_varint(flat, v.len() as u64);
-                    flat.extend_from_slice(v);
-                    at.push((start as u32, name_start as u32, name_len));
-                    lay_at.push((lay.len() as u32, false));
-                    lay.extend_from_slice(&t.lay[l.0 as usize..l.1 as usize]);
-                    lay.extend_from_slice(v);
-                    lay.push(0);
-                }
-            }
+        self.flat.clear();
+        self.flat.extend_from_slice(&t.ids);
+        for &(at, idx, name) in &t.values {
+            let v = resolve(&self.text, &self.names, self.point[idx as usize].1);
+            self.flat[at as usize] = self.interner.label(name, v);
         }
-        at.push((flat.len() as u32, 0, 0));
-        lay_at.push((lay.len() as u32, false));
-        self.flat_nul = nul;
-        self.lay_mask = t.mask;
         self.plan = Some(plan);
         #[cfg(debug_assertions)]
         {
-            // Debug builds (the tests) check the template against the label-by-label encoding.
-            let fast = (self.flat.clone(), self.flat_at.clone(), self.lay.clone());
-            let fast_rest = (self.lay_at.clone(), self.lay_mask, self.flat_nul);
+            // Debug builds (the tests) check the template against the label-by-label way.
+            let fast = self.flat.clone();
             self.build_flat_generic();
-            assert!(fast == (self.flat.clone(), self.flat_at.clone(), self.lay.clone()));
-            assert!(fast_rest == (self.lay_at.clone(), self.lay_mask, self.flat_nul));
+            assert!(fast == self.flat);
         }
     }
 
     /// The [`Template`] of the current point's plan, from its `slots`.
-    fn template(&self, slots: &[Slot]) -> Template {
-        let mut t = Template {
-            parts: Vec::with_capacity(slots.len()),
-            base_at: Vec::new(),
-            wire: Vec::new(),
-            lay: Vec::new(),
-            nul: false,
-            mask: 0,
-        };
+    fn template(&mut self, slots: &[Slot]) -> Template {
+        let mut t = Template { ids: Vec::with_capacity(slots.len()), values: Vec::new() };
         for (idx, &slot) in slots.iter().enumerate() {
             match slot {
                 Slot::Base(j) => {
-                    let b = &self.scope_base[j];
-                    let (k, v) = (self.s(b.name).as_bytes(), self.s(b.value).as_bytes());
-                    t.nul |= has_nul(k) || has_nul(v);
-                    // Extend the previous run if the previous label was a base label too.
-                    let (w0, l0, a0) = match t.parts.last() {
-                        Some(&Part::Base { w, l, at }) => {
-                            t.parts.pop();
-                            (w.0, l.0, at.0)
-                        }
-                        _ => (t.wire.len() as u32, t.lay.len() as u32, t.base_at.len() as u32),
-                    };
-                    let entry = t.wire.len() as u32 - w0;
-                    let name_off = entry
-                        + 1
-                        + wire::varint_len(wire::label_body_len(k, v) as u64) as u32
-                        + 1
-                        + wire::varint_len(k.len() as u64) as u32;
-                    wire::put_label(&mut t.wire, k, v);
-                    let omit = j < 64;
-                    t.base_at.push((
-                        entry,
-                        name_off,
-                        k.len() as u32,
-                        t.lay.len() as u32 - l0,
-                        omit,
-                    ));
-                    // Every series of the metric has this label, value and all: the sort
-                    // needs only its name (to compare it with another set's label at the same
-                    // place; a label of the same name there is this one).
-                    t.lay.extend_from_slice(k);
-                    t.lay.push(0);
-                    if omit {
-                        t.mask |= 1 << j;
-                    } else {
-                        t.lay.extend_from_slice(v);
-                    }
-                    t.lay.push(0);
-                    t.parts.push(Part::Base {
-                        w: (w0, t.wire.len() as u32),
-                        l: (l0, t.lay.len() as u32),
-                        at: (a0, t.base_at.len() as u32),
-                    });
+                    let b = self.scope_base[j];
+                    let id = self.label_id(b.name, b.value);
+                    t.ids.push(id);
                 }
                 Slot::Attr(_) => {
-                    let k = self.s(self.point[idx].0).as_bytes();
-                    t.nul |= has_nul(k);
-                    let w0 = t.wire.len() as u32;
-                    t.wire.push(0x0a);
-                    wire::put_varint(&mut t.wire, k.len() as u64);
-                    t.wire.extend_from_slice(k);
-                    t.wire.push(0x12);
-                    let l0 = t.lay.len() as u32;
-                    t.lay.extend_from_slice(k);
-                    t.lay.push(0);
-                    t.parts.push(Part::Attr {
-                        idx: idx as u32,
-                        w: (w0, t.wire.len() as u32),
-                        name_len: k.len() as u32,
-                        l: (l0, t.lay.len() as u32),
-                    });
+                    let name = resolve(&self.text, &self.names, self.point[idx].0);
+                    let name = self.interner.symbol(name);
+                    t.values.push((t.ids.len() as u32, idx as u32, name));
+                    t.ids.push(0);
                 }
             }
         }
@@ -807,95 +660,41 @@ impl<'a> Run<'a> {
     /// [`Self::build_flat`] for a point without a plan.
     fn build_flat_generic(&mut self) {
         let mut flat = std::mem::take(&mut self.flat);
-        let mut at = std::mem::take(&mut self.flat_at);
-        let mut base_enc = std::mem::take(&mut self.base_enc);
-        let mut lay = std::mem::take(&mut self.lay);
-        let mut lay_at = std::mem::take(&mut self.lay_at);
         flat.clear();
-        at.clear();
-        lay.clear();
-        lay_at.clear();
-        let mut lay_mask = 0u64;
-        let mut nul = false;
-        // With a plan, the labels that come from the resource and scope are the same in every
-        // point: their encodings are made once per scope and copied.
-        let slots =
-            self.plan.as_ref().map(|p| p.slots.as_slice()).filter(|s| s.len() == self.point.len());
-        for (idx, &(k, v)) in self.point.iter().enumerate() {
-            let start = flat.len();
-            let base = match slots.and_then(|s| s.get(idx)) {
-                Some(&Slot::Base(j)) => Some(j),
-                _ => None,
-            };
-            // Every series of the metric has this scope-base label, value and all: the sort
-            // needs only its name (to compare it with another set's label at the same place;
-            // a label of the same name there is this one).
-            let (kb, vb) = (self.s(k).as_bytes(), self.s(v).as_bytes());
-            let omit = matches!(base, Some(j) if j < 64);
-            lay_at.push((lay.len() as u32, omit));
-            lay.extend_from_slice(kb);
-            lay.push(0);
-            match base {
-                Some(j) if j < 64 => lay_mask |= 1 << j,
-                _ => lay.extend_from_slice(vb),
-            }
-            lay.push(0);
-            if let Some(j) = base {
-                if base_enc.len() <= j {
-                    base_enc.resize_with(j + 1, || None);
-                }
-                let enc = base_enc[j].get_or_insert_with(|| {
-                    let (k, v) = (self.s(k).as_bytes(), self.s(v).as_bytes());
-                    let mut bytes = Vec::new();
-                    wire::put_label(&mut bytes, k, v);
-                    let name_off = 1
-                        + wire::varint_len(wire::label_body_len(k, v) as u64)
-                        + 1
-                        + wire::varint_len(k.len() as u64);
-                    BaseEnc {
-                        bytes,
-                        name_off: name_off as u32,
-                        name_len: k.len() as u32,
-                        nul: k.iter().chain(v).any(|&b| b == 0),
-                    }
-                });
-                flat.extend_from_slice(&enc.bytes);
-                nul |= enc.nul;
-                at.push((start as u32, start as u32 + enc.name_off, enc.name_len));
-                continue;
-            }
-            let (k, v) = (self.s(k).as_bytes(), self.s(v).as_bytes());
-            // Short strings: a plain loop beats a memchr call here.
-            nul |= k.iter().chain(v).any(|&b| b == 0);
-            wire::put_label(&mut flat, k, v);
-            // The name starts after the entry's key and length, and the name field's key and
-            // length.
-            let name_start = start
-                + 1
-                + wire::varint_len(wire::label_body_len(k, v) as u64)
-                + 1
-                + wire::varint_len(k.len() as u64);
-            at.push((start as u32, name_start as u32, k.len() as u32));
+        for i in 0..self.point.len() {
+            let (k, v) = self.point[i];
+            flat.push(self.label_id(k, v));
         }
-        at.push((flat.len() as u32, 0, 0));
-        lay_at.push((lay.len() as u32, false));
         self.flat = flat;
-        self.flat_at = at;
-        self.base_enc = base_enc;
-        self.flat_nul = nul;
-        self.lay = lay;
-        self.lay_at = lay_at;
-        self.lay_mask = lay_mask;
     }
 
-    /// The label set of one series: the point's labels with `extras` (sorted by name) replacing
-    /// labels of the same name.
-    fn label_set(&mut self, extras: &[(&'static str, &str)]) -> LabelSet {
+    /// The name of the point's label `j`.
+    fn flat_name(&self, j: usize) -> &[u8] {
+        let t = self.interner.table();
+        t.symbols.bytes(t.pair(self.flat[j])[0])
+    }
+
+    /// The label set of one series: the point's labels with `extras` (name, label id; sorted
+    /// by name) replacing labels of the same name.
+    fn label_set(&mut self, extras: &[(&'static str, u32)]) -> LabelSet {
+        let start = self.refs.len();
+        let n_point = self.flat.len();
         if extras.len() > MAX_EXTRAS {
-            self.chunk_lay.invalidate();
-            return LabelSet::from_sorted(Merge { run: self, point: 0, extras, extra: 0 });
+            // Label by label: a rare case (no caller passes this many).
+            let mut j = 0usize;
+            for &(k, id) in extras {
+                while j < n_point && self.flat_name(j) < k.as_bytes() {
+                    self.refs.push(self.flat[j]);
+                    j += 1;
+                }
+                if j < n_point && self.flat_name(j) == k.as_bytes() {
+                    j += 1;
+                }
+                self.refs.push(id);
+            }
+            self.refs.extend_from_slice(&self.flat[j..]);
+            return LabelSet { store: None, start, n: (self.refs.len() - start) as u32 };
         }
-        let (flat, at) = (&self.flat, &self.flat_at);
         // Where the extras go among the point's labels depends only on their names: worked out
         // once per point for each set of names (a histogram point's 13 series use two).
         let cached = self.splices.iter().find(|sp| {
@@ -905,11 +704,6 @@ impl<'a> Run<'a> {
         let (plan, n) = match cached {
             Some(sp) => (sp.plan, sp.n),
             None => {
-                let n_point = at.len() - 1;
-                let name_of = |j: usize| {
-                    let (_, s, l) = at[j];
-                    &flat[s as usize..(s + l) as usize]
-                };
                 let mut sp = Splice {
                     names: [""; MAX_EXTRAS],
                     len: extras.len(),
@@ -918,10 +712,10 @@ impl<'a> Run<'a> {
                 };
                 let mut j = 0usize;
                 for (i, (k, _)) in extras.iter().enumerate() {
-                    while j < n_point && name_of(j) < k.as_bytes() {
+                    while j < n_point && self.flat_name(j) < k.as_bytes() {
                         j += 1;
                     }
-                    let replaces = j < n_point && name_of(j) == k.as_bytes();
+                    let replaces = j < n_point && self.flat_name(j) == k.as_bytes();
                     sp.names[i] = k;
                     sp.plan[i] = (j, replaces);
                     if replaces {
@@ -934,44 +728,16 @@ impl<'a> Run<'a> {
                 (sp.plan, sp.n)
             }
         };
-        // Written into this metric's shared buffer; `sort_chunk` hands the buffer out.
-        let out = &mut self.chunk_wire;
-        let begin = out.len();
+        let (flat, out) = (&self.flat, &mut self.refs);
         let mut pos = 0usize;
-        for (i, (k, v)) in extras.iter().enumerate() {
+        for (i, &(_, id)) in extras.iter().enumerate() {
             let (j, replaces) = plan[i];
-            let start = at[j].0 as usize;
-            out.extend_from_slice(&flat[pos..start]);
-            pos = if replaces { at[j + 1].0 as usize } else { start };
-            wire::put_label(out, k.as_bytes(), v.as_bytes());
+            out.extend_from_slice(&flat[pos..j]);
+            pos = if replaces { j + 1 } else { j };
+            out.push(id);
         }
         out.extend_from_slice(&flat[pos..]);
-        let end = out.len();
-        let nul = self.flat_nul
-            || extras.iter().any(|(k, v)| has_nul(k.as_bytes()) || has_nul(v.as_bytes()));
-        // The same splice on the sort layout.
-        let (lay, lay_at) = (&self.lay, &self.lay_at);
-        let chunk = &mut self.chunk_lay;
-        let lay_begin = chunk.bytes.len();
-        let mut lpos = 0usize;
-        let mut replaced_base = false;
-        for (i, (k, v)) in extras.iter().enumerate() {
-            let (j, replaces) = plan[i];
-            let start = lay_at[j].0 as usize;
-            chunk.bytes.extend_from_slice(&lay[lpos..start]);
-            lpos = if replaces { lay_at[j + 1].0 as usize } else { start };
-            replaced_base |= replaces && lay_at[j].1;
-            chunk.bytes.extend_from_slice(k.as_bytes());
-            chunk.bytes.push(0);
-            chunk.bytes.extend_from_slice(v.as_bytes());
-            chunk.bytes.push(0);
-        }
-        chunk.bytes.extend_from_slice(&lay[lpos..]);
-        chunk.push(lay_begin, self.lay_mask, nul);
-        if replaced_base {
-            chunk.invalidate();
-        }
-        LabelSet::in_buffer(None, begin, end, n, nul)
+        LabelSet { store: None, start, n: n as u32 }
     }
 
     fn push_series(
@@ -1036,7 +802,8 @@ impl<'a> Run<'a> {
         self.merge_point();
         self.build_flat();
         let name = self.conv.target_info_name.clone();
-        let labels = self.label_set(&[("__name__", &name)]);
+        let name_id = self.interner.label_str("__name__", &name);
+        let labels = self.label_set(&[("__name__", name_id)]);
         let meta = Arc::new(Metadata {
             metric_family_name: name,
             kind: MetricKind::Gauge,
@@ -1053,35 +820,19 @@ impl<'a> Run<'a> {
         );
     }
 
-    /// Sorts the series made since `start` (one metric's) while they are still in cache, and
-    /// records their order as a chunk for [`crate::sort::assemble`].
+    /// Sets the series made since `start` (one metric's) aside as a chunk: `finish` sorts
+    /// each chunk and puts the chunks in order ([`crate::sort::assemble`]).
     fn sort_chunk(&mut self, start: usize) {
-        if self.series.len() > start {
-            let buf: Arc<[u8]> = Arc::from(self.chunk_wire.as_slice());
-            self.chunk_wire.clear();
-            for s in &mut self.series[start..] {
-                if s.labels.buf.is_none() {
-                    s.labels.buf = Some(Arc::clone(&buf));
-                }
-            }
-            let n = self.series.len() - start;
-            let order = match self.chunk_lay.sorted_order(n) {
-                Some(order) => {
-                    // Debug builds (the tests) check the layouts against the full comparison.
-                    debug_assert_eq!(order, crate::sort::sorted_order(&self.series[start..]));
-                    order
-                }
-                None => crate::sort::sorted_order(&self.series[start..]),
-            };
-            // Put the metric's series in order now, while they are in cache.
-            // Put the metric's series in order now, while they are in cache, and set them
-            // aside: `series` only ever holds the current metric's.
-            crate::sort::permute(&mut self.series[start..], &order);
-            let mut chunk: Vec<Series> = self.series.drain(start..).collect();
-            merge_equal(&mut chunk, &mut self.report);
-            self.chunks.push(chunk);
+        if self.series.len() <= start {
+            return;
         }
-        self.chunk_lay.clear();
+        let chunk: Vec<Series> = if start == 0 {
+            let next = Vec::with_capacity(self.series.len());
+            std::mem::replace(&mut self.series, next)
+        } else {
+            self.series.drain(start..).collect()
+        };
+        self.chunks.push(chunk);
     }
 
     fn metric_ctx(
@@ -1105,12 +856,14 @@ impl<'a> Run<'a> {
             unit: naming::unit_name(&metric.unit, conv.escape),
         });
         self.metadata.push(Arc::clone(&meta));
+        let mut named =
+            |suffix: &str| self.interner.label_str("__name__", &format!("{name}{suffix}"));
         Some(MetricCtx {
             otlp_name: metric.name.clone(),
-            bucket: format!("{name}_bucket"),
-            sum: format!("{name}_sum"),
-            count: format!("{name}_count"),
-            name,
+            bucket: named("_bucket"),
+            sum: named("_sum"),
+            count: named("_count"),
+            name: named(""),
             meta,
         })
     }
@@ -1292,7 +1045,7 @@ impl<'a> Run<'a> {
             Vec::new()
         };
         let st = if counter { start_ms(p.start_time_unix_nano, ts) } else { 0 };
-        let labels = self.label_set(&[("__name__", &ctx.name)]);
+        let labels = self.label_set(&[("__name__", ctx.name)]);
         self.push_series(
             labels,
             &ctx.meta,
@@ -1314,7 +1067,7 @@ impl<'a> Run<'a> {
         st: i64,
         mut exemplars: Vec<Exemplar>,
     ) {
-        let bucket_name = &ctx.bucket;
+        let bucket_name = ctx.bucket;
         // No allocation per point when it has no exemplars (the usual case).
         let mut per_bucket: Vec<Vec<Exemplar>> = Vec::new();
         if !exemplars.is_empty() {
@@ -1327,17 +1080,20 @@ impl<'a> Run<'a> {
         let mut per_bucket = per_bucket.into_iter();
         // The bounds are usually the same from point to point: format each once.
         let mut le_cache = std::mem::take(&mut self.le_cache);
+        let mut le = String::new();
         for (i, &(bound, cumulative)) in buckets.iter().enumerate() {
             if le_cache.len() <= i {
-                le_cache.push((!bound.to_bits(), String::new()));
+                le_cache.push((!bound.to_bits(), 0));
             }
-            let (bits, le) = &mut le_cache[i];
+            let (bits, le_ref) = &mut le_cache[i];
             if *bits != bound.to_bits() {
                 le.clear();
-                format_bound(bound, le);
+                format_bound(bound, &mut le);
+                *le_ref = self.interner.label_str("le", &le);
                 *bits = bound.to_bits();
             }
-            let labels = self.label_set(&[("__name__", bucket_name), ("le", le)]);
+            let le_ref = *le_ref;
+            let labels = self.label_set(&[("__name__", bucket_name), ("le", le_ref)]);
             let ex = per_bucket.next().unwrap_or_default();
             self.push_series(
                 labels,
@@ -1347,7 +1103,7 @@ impl<'a> Run<'a> {
             );
         }
         self.le_cache = le_cache;
-        let labels = self.label_set(&[("__name__", bucket_name), ("le", "+Inf")]);
+        let labels = self.label_set(&[("__name__", bucket_name), ("le", INF_LABEL)]);
         let ex = per_bucket.next().unwrap_or_default();
         self.push_series(
             labels,
@@ -1356,7 +1112,7 @@ impl<'a> Run<'a> {
             ex,
         );
         if let Some(sum) = sum {
-            let labels = self.label_set(&[("__name__", &ctx.sum)]);
+            let labels = self.label_set(&[("__name__", ctx.sum)]);
             self.push_series(
                 labels,
                 &ctx.meta,
@@ -1364,7 +1120,7 @@ impl<'a> Run<'a> {
                 Vec::new(),
             );
         }
-        let labels = self.label_set(&[("__name__", &ctx.count)]);
+        let labels = self.label_set(&[("__name__", ctx.count)]);
         self.push_series(
             labels,
             &ctx.meta,
@@ -1414,7 +1170,8 @@ impl<'a> Run<'a> {
         for qv in &p.quantile_values {
             q.clear();
             format_bound(qv.quantile, &mut q);
-            let labels = self.label_set(&[("__name__", &ctx.name), ("quantile", &q)]);
+            let q_ref = self.interner.label_str("quantile", &q);
+            let labels = self.label_set(&[("__name__", ctx.name), ("quantile", q_ref)]);
             self.push_series(
                 labels,
                 &ctx.meta,
@@ -1422,14 +1179,14 @@ impl<'a> Run<'a> {
                 Vec::new(),
             );
         }
-        let labels = self.label_set(&[("__name__", &ctx.sum)]);
+        let labels = self.label_set(&[("__name__", ctx.sum)]);
         self.push_series(
             labels,
             &ctx.meta,
             Sample { value: v(p.sum), timestamp_ms: ts, start_timestamp_ms: st },
             Vec::new(),
         );
-        let labels = self.label_set(&[("__name__", &ctx.count)]);
+        let labels = self.label_set(&[("__name__", ctx.count)]);
         self.push_series(
             labels,
             &ctx.meta,
@@ -1493,7 +1250,7 @@ impl<'a> Run<'a> {
         } else {
             self.exemplars(&p.exemplars, ts)
         };
-        let labels = self.label_set(&[("__name__", &ctx.name)]);
+        let labels = self.label_set(&[("__name__", ctx.name)]);
         self.resource_max_ts = self.resource_max_ts.max(ts);
         self.series.push(Series {
             labels,
@@ -1610,13 +1367,44 @@ impl<'a> Run<'a> {
     }
 
     fn finish(mut self) -> Conversion {
+        // Every label is ranked once, then each metric's series are sorted by their labels'
+        // ranks and equal ones merged.
+        let table = std::mem::take(&mut self.interner).into_table();
+        let refs = std::mem::take(&mut self.refs);
+        let distinct = self.ranks.rank_all(&table);
+        for chunk in &mut self.chunks {
+            let set = |l: &LabelSet| &refs[l.start..l.start + l.n as usize];
+            let sets: Vec<&[u32]> = chunk.iter().map(|s| set(&s.labels)).collect();
+            let order = crate::sort::order_by_ranks(&self.ranks.rank, distinct, &sets);
+            crate::sort::permute(chunk, &order);
+            #[cfg(debug_assertions)]
+            {
+                // Debug builds (the tests) check the order against the comparison of the
+                // strings.
+                let text = |l: &LabelSet| -> Vec<(&[u8], &[u8])> {
+                    set(l)
+                        .iter()
+                        .map(|&id| table.get(id))
+                        .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+                        .collect()
+                };
+                assert!(chunk.windows(2).all(|w| text(&w[0].labels) <= text(&w[1].labels)));
+            }
+            merge_equal(chunk, &mut self.report, |a, b| a.n == b.n && set(a) == set(b));
+        }
+        let store = Arc::new(LabelStore { table, refs });
+        for chunk in &mut self.chunks {
+            for s in chunk {
+                s.labels.store = Some(Arc::clone(&store));
+            }
+        }
         // Each metric's equal series are already merged (`sort_chunk`); when the metrics do
         // not overlap that is all of them, else equal series from different metrics, scopes
         // or resources are merged here (merging is appending in input order, so merging in
         // two steps gives the same series).
         let (mut out, disjoint) = crate::sort::assemble(std::mem::take(&mut self.chunks));
         if !disjoint {
-            merge_equal(&mut out, &mut self.report);
+            merge_equal(&mut out, &mut self.report, |a, b| a == b);
         }
         for s in &mut out {
             let dups = normalize_series(s);
@@ -1636,9 +1424,13 @@ impl<'a> Run<'a> {
 /// Merges neighbouring series with equal labels (the same series from several points or
 /// metrics) into the earlier one, appending samples, histograms and exemplars in order. A
 /// series whose kind (samples or histograms) conflicts with the earlier one is dropped.
-fn merge_equal(series: &mut Vec<Series>, report: &mut Report) {
+fn merge_equal(
+    series: &mut Vec<Series>,
+    report: &mut Report,
+    same: impl Fn(&LabelSet, &LabelSet) -> bool,
+) {
     series.dedup_by(|later, earlier| {
-        if later.labels != earlier.labels {
+        if !same(&later.labels, &earlier.labels) {
             return false;
         }
         if (earlier.samples.is_empty() && !later.samples.is_empty())
@@ -1709,51 +1501,4 @@ fn normalize_series(s: &mut Series) -> u64 {
         });
     }
     dropped
-}
-
-/// Merges a point's labels with a series' extra labels (`__name__`, `le`, `quantile`).
-#[derive(Clone)]
-struct Merge<'r, 'a, 'e> {
-    run: &'r Run<'a>,
-    point: usize,
-    extras: &'e [(&'e str, &'e str)],
-    extra: usize,
-}
-
-impl<'r, 'e> Iterator for Merge<'r, '_, 'e>
-where
-    'r: 'e,
-{
-    type Item = (&'e str, &'e str);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let p = self.run.point.get(self.point).map(|(k, v)| (self.run.s(*k), self.run.s(*v)));
-        let e = self.extras.get(self.extra).copied();
-        match (p, e) {
-            (None, None) => None,
-            (Some(p), None) => {
-                self.point += 1;
-                Some(p)
-            }
-            (None, Some(e)) => {
-                self.extra += 1;
-                Some(e)
-            }
-            (Some(p), Some(e)) => match p.0.cmp(e.0) {
-                std::cmp::Ordering::Less => {
-                    self.point += 1;
-                    Some(p)
-                }
-                std::cmp::Ordering::Greater => {
-                    self.extra += 1;
-                    Some(e)
-                }
-                std::cmp::Ordering::Equal => {
-                    self.point += 1;
-                    self.extra += 1;
-                    Some(e)
-                }
-            },
-        }
-    }
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use prw_proto::{rw1, rw2};
 
-use crate::series::{BucketSpan, Exemplar, Metadata, NativeHistogram, Sample, Series};
-use crate::sort::{bytes_eq, common_prefix};
+use crate::series::{BucketSpan, Exemplar, LabelStore, Metadata, NativeHistogram, Sample, Series};
+use crate::sort::bytes_eq;
+use crate::symbols::FxHasher;
 use crate::wire::{
-    get_label, label_body_len, ld_len, put_label, put_ld, put_str_field, put_varint, str_field_len,
-    varint_len,
+    label_body_len, ld_len, put_label, put_ld, put_str_field, put_varint, str_field_len, varint_len,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -141,47 +141,6 @@ pub fn to_rw2(series: &[Series]) -> rw2::Request {
 // ---------------------------------------------------------------------------------------------
 // The RW 2.0 symbol table.
 
-/// FxHash (rustc's hasher): fast for the short strings of label names and values.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// Symbols in order of first use (`""` first) and, for each series in order, the refs of its
 /// labels, of each exemplar's labels, then of its help and unit.
 struct SymbolTable<'s> {
@@ -241,49 +200,62 @@ impl<'s> Interner<'s> {
     }
 }
 
+/// How many label stores' ref maps [`SymbolTable::build`] keeps at once. A batch usually holds
+/// the series of one or two conversions; series built one by one each have a store of their
+/// own, and for them a map saves nothing.
+const STORE_MAPS: usize = 8;
+
 impl<'s> SymbolTable<'s> {
     fn build(series: &'s [Series]) -> Self {
         let mut table = Interner::new(series.len());
         let mut refs: Vec<u32> = Vec::with_capacity(series.len() * 16);
-        // Sorted neighbours share most of their label bytes (`__name__`, resource and scope
-        // labels, the leading attributes): every label wholly inside the wire bytes a series
-        // shares with the previous one takes the previous refs, without parsing or hashing.
-        // Past that point a name equal to the previous series' name at the same index is
-        // reused too, so usually only the differing values are hashed.
-        let mut prev: Option<&'s Series> = None;
-        let mut prev_start = 0usize;
-        // Per label of the previous series: its name, the name's ref, and where it ends in the
-        // wire bytes (where it also ends in the next series, if that shares those bytes).
-        let mut prev_names: Vec<(&'s [u8], u32, usize)> = Vec::new();
-        let mut names: Vec<(&'s [u8], u32, usize)> = Vec::new();
+        // Per label store, its labels' request refs (name ref in the high half, value ref in
+        // the low one; `UNSEEN` before first use): each distinct label of a store is looked
+        // up once per request, not once per use.
+        const UNSEEN: u64 = u64::MAX;
+        let mut maps: Vec<(&'s LabelStore, Vec<u64>)> = Vec::new();
+        let mut current: Option<usize> = None;
+        let mut prev_meta: Option<&'s Arc<Metadata>> = None;
         let mut meta_refs = (0u32, 0u32);
         for s in series {
-            let start = refs.len();
-            let wire = s.labels.wire();
-            let shared = prev.map_or(0, |p| common_prefix(p.labels.wire(), wire));
-            names.clear();
-            let mut pos = 0;
-            for i in 0..s.labels.len() {
-                let p = prev_names.get(i).copied();
-                if let Some((pn, n, end)) = p.filter(|p| p.2 <= shared) {
-                    // The same bytes: no need to even parse the label.
-                    pos = end;
-                    names.push((pn, n, end));
-                    let v = refs[prev_start + 2 * i + 1];
-                    refs.push(n);
-                    refs.push(v);
-                    continue;
-                }
-                let Some((name, value)) = get_label(wire, &mut pos) else { break };
-                let (n, v) = match p {
-                    Some((pn, n, _)) if bytes_eq(pn, name) => (n, table.intern(value)),
-                    _ => (table.intern(name), table.intern(value)),
+            if let Some(store) = s.labels.store.as_deref() {
+                let at = match current {
+                    Some(i) if std::ptr::eq(maps[i].0, store) => i,
+                    _ => {
+                        let i = match maps.iter().position(|(m, _)| std::ptr::eq(*m, store)) {
+                            Some(i) => i,
+                            None => {
+                                if maps.len() == STORE_MAPS {
+                                    maps.remove(0);
+                                }
+                                maps.push((store, vec![UNSEEN; store.table.len()]));
+                                maps.len() - 1
+                            }
+                        };
+                        current = Some(i);
+                        i
+                    }
                 };
-                names.push((name, n, pos));
-                refs.push(n);
-                refs.push(v);
+                let map = &mut maps[at].1;
+                let labels = &store.table;
+                for &id in s.labels.ids() {
+                    let known = map.get(id as usize).copied().unwrap_or(UNSEEN);
+                    let pair = if known != UNSEEN {
+                        known
+                    } else {
+                        let [n, v] = labels.pair(id);
+                        let n = table.intern(labels.symbols.bytes(n));
+                        let v = table.intern(labels.symbols.bytes(v));
+                        let pair = (u64::from(n) << 32) | u64::from(v);
+                        if let Some(slot) = map.get_mut(id as usize) {
+                            *slot = pair;
+                        }
+                        pair
+                    };
+                    refs.push((pair >> 32) as u32);
+                    refs.push(pair as u32);
+                }
             }
-            std::mem::swap(&mut names, &mut prev_names);
             for e in &s.exemplars {
                 for (n, v) in &e.labels {
                     refs.push(table.intern(n.as_bytes()));
@@ -291,7 +263,7 @@ impl<'s> SymbolTable<'s> {
                 }
             }
             // Every series of a metric family shares one `Arc<Metadata>`.
-            if !prev.is_some_and(|p| Arc::ptr_eq(&p.metadata, &s.metadata)) {
+            if !prev_meta.is_some_and(|p| Arc::ptr_eq(p, &s.metadata)) {
                 meta_refs = (
                     table.intern(s.metadata.help.as_bytes()),
                     table.intern(s.metadata.unit.as_bytes()),
@@ -299,8 +271,7 @@ impl<'s> SymbolTable<'s> {
             }
             refs.push(meta_refs.0);
             refs.push(meta_refs.1);
-            prev = Some(s);
-            prev_start = start;
+            prev_meta = Some(&s.metadata);
         }
         Self { symbols: table.symbols, refs }
     }
@@ -437,7 +408,7 @@ fn exemplar_len_rw1(e: &Exemplar) -> usize {
 }
 
 fn series_body_len_rw1(s: &Series) -> usize {
-    let mut n = s.labels.wire().len();
+    let mut n = s.labels.wire_len();
     for x in s.samples.iter() {
         n += ld_len(sample_len(x, false));
     }
@@ -468,7 +439,10 @@ fn put_sample(buf: &mut Vec<u8>, key: u8, x: &Sample, rw2: bool) {
 pub fn encode_rw1(series: &[Series], metadata: &[Metadata], buf: &mut Vec<u8>) {
     for s in series {
         put_ld(buf, 0x0a, series_body_len_rw1(s));
-        buf.extend_from_slice(s.labels.wire());
+        let labels = s.labels.table();
+        for &id in s.labels.ids() {
+            buf.extend_from_slice(labels.wire(id));
+        }
         for x in s.samples.iter() {
             put_sample(buf, 0x12, x, false);
         }

@@ -127,6 +127,7 @@ mod options;
 mod report;
 mod series;
 mod sort;
+mod symbols;
 mod value;
 mod wire;
 

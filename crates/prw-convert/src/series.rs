@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::STALE_NAN_BITS;
-use crate::wire;
+use crate::symbols::{LabelTable, hash_str};
 
 /// The Prometheus metric type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -144,117 +144,116 @@ pub struct Exemplar {
     pub timestamp_ms: i64,
 }
 
-/// A series' label set: exactly the bytes of its RW 1.0 `labels` entries (`Label` messages,
-/// field 1 of `TimeSeries`), so encoding them is one copy. The converter puts the label sets of
-/// one metric in one shared buffer (`buf`, a range of it per series): one allocation per metric
-/// instead of one per series, and the bytes of neighbouring series side by side in memory.
+/// The labels of the series of one conversion: each distinct label once (see [`LabelTable`]),
+/// and for each series a run of label ids in `refs`. Shared by all those series (one
+/// allocation and one copy of each string per conversion instead of per series).
+#[derive(Debug, Default)]
+pub(crate) struct LabelStore {
+    pub(crate) table: LabelTable,
+    pub(crate) refs: Vec<u32>,
+}
+
+/// What a label set without a store reads.
+static NO_LABELS: LabelTable = LabelTable::EMPTY;
+
+/// A series' label set: a run of label ids in a [`LabelStore`], sorted by name.
 #[derive(Clone)]
 pub(crate) struct LabelSet {
-    /// `None` while the converter is still writing the metric's buffer (it sets the buffer
-    /// when the metric is done: one reference count update per series instead of three).
-    pub(crate) buf: Option<Arc<[u8]>>,
-    start: u32,
-    end: u32,
-    n: u32,
-    /// Whether some name or value contains a NUL byte (the sort must then look closer).
-    nul: bool,
+    /// `None` while the converter is still building the conversion's store (it sets the
+    /// store when the conversion is done).
+    pub(crate) store: Option<Arc<LabelStore>>,
+    /// Where the set's first label id is in the store's `refs`.
+    pub(crate) start: usize,
+    /// Number of labels.
+    pub(crate) n: u32,
 }
 
 impl PartialEq for LabelSet {
     fn eq(&self, other: &Self) -> bool {
-        let (a, b) = (self.wire(), other.wire());
-        // Sorted neighbours share long prefixes and usually differ in the last value: look at
-        // the tail first, as one integer (a slice comparison here is a `memcmp` call, a
-        // measurable cost when run once per series).
-        self.n == other.n
-            && a.len() == b.len()
-            && tail_word(a) == tail_word(b)
-            && crate::sort::bytes_eq(a, b)
+        if self.n != other.n {
+            return false;
+        }
+        match (&self.store, &other.store) {
+            // One store: equal labels have equal ids.
+            (Some(a), Some(b)) if Arc::ptr_eq(a, b) => self.ids() == other.ids(),
+            _ => self.iter().eq(other.iter()),
+        }
     }
 }
 
 impl Eq for LabelSet {}
 
-/// The last 8 bytes of `b` (fewer, zero-padded, when shorter) as an integer.
-#[inline]
-fn tail_word(b: &[u8]) -> u64 {
-    match b.len().checked_sub(8) {
-        // A fixed-size copy, a single load (a variable-length one is a `memcpy` call).
-        Some(at) => {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&b[at..]);
-            u64::from_le_bytes(w)
-        }
-        None => b.iter().fold(0, |w, &x| (w << 8) | u64::from(x)),
-    }
-}
-
 impl LabelSet {
-    /// Builds a set from labels already sorted by name, unique, non-empty.
-    pub(crate) fn from_sorted<'a>(
-        labels: impl Iterator<Item = (&'a str, &'a str)> + Clone,
-    ) -> Self {
-        let (mut len, mut n, mut nul) = (0usize, 0usize, false);
-        for (k, v) in labels.clone() {
-            len += wire::ld_len(wire::label_body_len(k.as_bytes(), v.as_bytes()));
-            n += 1;
-            nul |= k.as_bytes().contains(&0) || v.as_bytes().contains(&0);
-        }
-        let mut w = Vec::with_capacity(len);
+    /// Builds a set in a store of its own from labels already sorted by name, unique,
+    /// non-empty.
+    pub(crate) fn from_sorted<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut store = LabelStore::default();
+        let mut n = 0u32;
         for (k, v) in labels {
-            wire::put_label(&mut w, k.as_bytes(), v.as_bytes());
+            let id = store.table.push_strings(k, v);
+            store.refs.push(id);
+            n += 1;
         }
-        Self::in_buffer(Some(Arc::from(w)), 0, len, n, nul)
+        Self { store: Some(Arc::new(store)), start: 0, n }
     }
 
-    /// The set at `buf[start..end]`, `n` labels written with [`wire::put_label`]; `nul` tells
-    /// whether a name or value contains NUL.
-    pub(crate) fn in_buffer(
-        buf: Option<Arc<[u8]>>,
-        start: usize,
-        end: usize,
-        n: usize,
-        nul: bool,
-    ) -> Self {
-        Self { buf, start: start as u32, end: end as u32, n: n as u32, nul }
+    /// The label ids.
+    #[inline]
+    pub(crate) fn ids(&self) -> &[u32] {
+        match &self.store {
+            Some(s) => s.refs.get(self.start..self.start + self.n as usize).unwrap_or(&[]),
+            None => &[],
+        }
     }
 
-    /// Whether some name or value contains a NUL byte.
-    pub(crate) fn has_nul(&self) -> bool {
-        self.nul
-    }
-
-    /// The encoded `labels` entries.
-    pub(crate) fn wire(&self) -> &[u8] {
-        self.buf.as_deref().map_or(&[], |b| &b[self.start as usize..self.end as usize])
+    /// The table the ids point into.
+    #[inline]
+    pub(crate) fn table(&self) -> &LabelTable {
+        self.store.as_deref().map_or(&NO_LABELS, |s| &s.table)
     }
 
     pub(crate) fn len(&self) -> usize {
         self.n as usize
     }
 
-    pub(crate) fn iter_bytes(&self) -> LabelBytes<'_> {
-        LabelBytes { wire: self.wire(), pos: 0, left: self.len() }
+    pub(crate) fn iter(&self) -> Labels<'_> {
+        Labels { table: self.table(), ids: self.ids().iter() }
     }
 
-    pub(crate) fn iter(&self) -> Labels<'_> {
-        Labels { inner: self.iter_bytes() }
+    /// Bytes of the set's RW 1.0 `labels` entries.
+    pub(crate) fn wire_len(&self) -> usize {
+        let t = self.table();
+        self.ids().iter().map(|&id| t.wire(id).len()).sum()
     }
 }
 
 impl Ord for LabelSet {
     fn cmp(&self, other: &Self) -> Ordering {
         // Label by label: name, then value; a prefix sorts first.
-        let (mut a, mut b) = (self.iter_bytes(), other.iter_bytes());
+        let same = matches!((&self.store, &other.store), (Some(a), Some(b)) if Arc::ptr_eq(a, b));
+        if same {
+            let t = self.table();
+            let (a, b) = (self.ids(), other.ids());
+            for (x, y) in a.iter().zip(b) {
+                match t.cmp(*x, *y) {
+                    Ordering::Equal => {}
+                    o => return o,
+                }
+            }
+            return a.len().cmp(&b.len());
+        }
+        let (mut a, mut b) = (self.iter(), other.iter());
         loop {
             match (a.next(), b.next()) {
                 (None, None) => return Ordering::Equal,
                 (None, Some(_)) => return Ordering::Less,
                 (Some(_), None) => return Ordering::Greater,
-                (Some(x), Some(y)) => match x.cmp(&y) {
-                    Ordering::Equal => {}
-                    o => return o,
-                },
+                (Some((xk, xv)), Some((yk, yv))) => {
+                    match xk.as_bytes().cmp(yk.as_bytes()).then(xv.as_bytes().cmp(yv.as_bytes())) {
+                        Ordering::Equal => {}
+                        o => return o,
+                    }
+                }
             }
         }
     }
@@ -263,32 +262,6 @@ impl Ord for LabelSet {
 impl PartialOrd for LabelSet {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
-    }
-}
-
-/// Labels as bytes, straight from the wire form.
-#[derive(Debug, Clone)]
-pub(crate) struct LabelBytes<'a> {
-    wire: &'a [u8],
-    pos: usize,
-    left: usize,
-}
-
-impl<'a> Iterator for LabelBytes<'a> {
-    type Item = (&'a [u8], &'a [u8]);
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.left == 0 {
-            return None;
-        }
-        self.left -= 1;
-        // Always well formed: only `from_sorted` and the converter write it.
-        wire::get_label(self.wire, &mut self.pos)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
     }
 }
 
@@ -301,7 +274,8 @@ impl fmt::Debug for LabelSet {
 /// Iterator over a series' labels as `(name, value)`, sorted by name.
 #[derive(Debug, Clone)]
 pub struct Labels<'a> {
-    inner: LabelBytes<'a>,
+    table: &'a LabelTable,
+    ids: std::slice::Iter<'a, u32>,
 }
 
 impl<'a> Iterator for Labels<'a> {
@@ -309,13 +283,11 @@ impl<'a> Iterator for Labels<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        // The bytes were written from `&str`s, so they are UTF-8.
-        let (k, v) = self.inner.next()?;
-        Some((std::str::from_utf8(k).unwrap_or(""), std::str::from_utf8(v).unwrap_or("")))
+        self.ids.next().map(|&id| self.table.get(id))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
+        self.ids.size_hint()
     }
 }
 
@@ -456,11 +428,22 @@ impl Series {
         self.labels.iter()
     }
 
-    /// The labels as the bytes of their RW 1.0 encoding (the `labels` entries of the series'
-    /// `TimeSeries`): two series have the same labels exactly when these bytes are equal, so
-    /// a label set can be hashed or compared as one slice.
-    pub fn label_bytes(&self) -> &[u8] {
-        self.labels.wire()
+    /// A hash of the labels (names and values), equal for equal label sets: for callers that
+    /// look for the same series across several conversions. Stable within one build of this
+    /// crate, not across versions.
+    pub fn label_hash(&self) -> u64 {
+        let mut h = 0u64;
+        for (k, v) in self.labels() {
+            h = (h.rotate_left(5) ^ hash_str(k.as_bytes())).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            h = (h.rotate_left(5) ^ hash_str(v.as_bytes())).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        // The multiply leaves the low bits weak, and hash maps index by them.
+        h ^ (h >> 29)
+    }
+
+    /// Whether two series have the same labels (cheap for series of one conversion).
+    pub fn same_labels(&self, other: &Series) -> bool {
+        self.labels == other.labels
     }
 
     /// The value of one label.
@@ -676,7 +659,7 @@ mod tests {
                 .collect(),
             ..Default::default()
         };
-        assert_eq!(a.wire(), ts.encode_to_vec().as_slice());
+        assert_eq!(a.wire_len(), ts.encode_to_vec().len());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! and only descends into runs that tie.
 
 use crate::series::{LabelSet, Series};
-use crate::wire::get_label;
+use crate::symbols::Ranks;
 
 /// The 8 bytes of `b` from `at`, big-endian, zero-padded past the end.
 fn key_at(b: &[u8], at: usize) -> u64 {
@@ -161,76 +161,76 @@ fn msd_sort(items: &mut [(u64, u32)], bufs: &[&[u8]]) {
     }
 }
 
-/// The series of one metric laid out for sorting, written while their labels are built (no
-/// second pass over the label bytes): each series' labels as `name\0value\0...` in label
-/// order, leaving out the labels the converter knows every series of the metric has byte for
-/// byte (those from the resource and scope). Leaving out a label that all sets contain changes
-/// neither their order nor which of them are equal, and it shortens what the sort reads to the
-/// labels that vary (the point attributes, `__name__`, `le`).
-#[derive(Debug, Default)]
-pub(crate) struct SortLayout {
-    pub(crate) bytes: Vec<u8>,
-    spans: Vec<(u32, u32)>,
-    /// The scope-base labels left out (bit `j` for base label `j`), which must be the same for
-    /// every series.
-    mask: Option<u64>,
-    /// Set when the layouts cannot be used: a series without one, different labels left out,
-    /// or a NUL byte in a name or value (byte order is then not label order).
-    broken: bool,
-}
-
-impl SortLayout {
-    /// Records the layout of the next series: `bytes[start..]`, with the base labels in `mask`
-    /// left out.
-    pub(crate) fn push(&mut self, start: usize, mask: u64, nul: bool) {
-        let end = self.bytes.len();
-        if nul || end > u32::MAX as usize || *self.mask.get_or_insert(mask) != mask {
-            self.broken = true;
+/// The order of label sets given as runs of label ids, as indices into `sets`; equal sets
+/// keep their input order. `rank` gives each label's place in label order (`distinct` ranks).
+///
+/// Each set is laid out as its labels' ranks, fixed width and big-endian: byte order of the
+/// layouts is then label order (name, then value, label by label; a prefix first), and the
+/// string sort reads two bytes per label instead of the label's text. When all sets have the
+/// same number of labels, only the positions where they differ are laid out, and when those
+/// fit in eight bytes the sort is a plain sort of integers.
+pub(crate) fn order_by_ranks(rank: &[u32], distinct: usize, sets: &[&[u32]]) -> Vec<u32> {
+    let n = sets.len();
+    let width = if distinct > 1 << 16 { 4 } else { 2 };
+    let r = |id: u32| rank.get(id as usize).copied().unwrap_or(0);
+    let Some(first) = sets.first() else { return Vec::new() };
+    let same_len = sets.iter().all(|s| s.len() == first.len());
+    let varying: Vec<usize> = if same_len {
+        (0..first.len()).filter(|&p| sets.iter().any(|s| s[p] != first[p])).collect()
+    } else {
+        Vec::new()
+    };
+    if same_len && varying.len() * width <= 8 {
+        let mut items: Vec<(u64, u32)> = sets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let key =
+                    varying.iter().fold(0u64, |k, &p| (k << (8 * width)) | u64::from(r(s[p])));
+                (key, i as u32)
+            })
+            .collect();
+        if !items.is_sorted() {
+            items.sort_unstable();
         }
-        self.spans.push((start as u32, end as u32));
+        return items.into_iter().map(|(_, i)| i).collect();
     }
-
-    /// Marks the layouts unusable (a series was made without one).
-    pub(crate) fn invalidate(&mut self) {
-        self.broken = true;
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.bytes.clear();
-        self.spans.clear();
-        self.mask = None;
-        self.broken = false;
-    }
-
-    /// The sorted order of the `n` series laid out, as for [`sorted_order`]; `None` when the
-    /// layouts cannot be used.
-    pub(crate) fn sorted_order(&self, n: usize) -> Option<Vec<u32>> {
-        if self.broken || self.spans.len() != n {
-            return None;
+    let mut arena: Vec<u8> = Vec::with_capacity(n * first.len() * width);
+    let mut ends: Vec<usize> = Vec::with_capacity(n);
+    let put = |arena: &mut Vec<u8>, id: u32| {
+        if width == 4 {
+            arena.extend_from_slice(&r(id).to_be_bytes());
+        } else {
+            arena.extend_from_slice(&(r(id) as u16).to_be_bytes());
         }
-        let bufs: Vec<&[u8]> =
-            self.spans.iter().map(|&(a, b)| &self.bytes[a as usize..b as usize]).collect();
-        if bufs.windows(2).all(|w| w[0] <= w[1]) {
-            return Some((0..n as u32).collect());
+    };
+    for set in sets {
+        if same_len {
+            for &p in &varying {
+                put(&mut arena, set[p]);
+            }
+        } else {
+            for &id in *set {
+                put(&mut arena, id);
+            }
         }
-        let mut items: Vec<(u64, u32)> = (0..n as u32).map(|i| (0, i)).collect();
-        msd_sort(&mut items, &bufs);
-        Some(items.into_iter().map(|(_, i)| i).collect())
+        ends.push(arena.len());
     }
-}
-
-/// Length of the wire bytes of the leading whole labels that all `series` share.
-fn shared_labels_len(series: &[Series]) -> usize {
-    let Some(first) = series.first() else { return 0 };
-    let w = first.labels.wire();
-    let common = series.iter().map(|s| common_prefix(w, s.labels.wire())).min().unwrap_or(0);
-    // Back to the end of the last label wholly inside the common bytes: since the bytes up to
-    // there are equal, it is a label boundary in every series.
-    let (mut pos, mut end) = (0, 0);
-    while get_label(w, &mut pos).is_some() && pos <= common {
-        end = pos;
+    let mut start = 0;
+    let bufs: Vec<&[u8]> = ends
+        .iter()
+        .map(|&e| {
+            let b = &arena[start..e];
+            start = e;
+            b
+        })
+        .collect();
+    if bufs.windows(2).all(|w| w[0] <= w[1]) {
+        return (0..n as u32).collect();
     }
-    end
+    let mut items: Vec<(u64, u32)> = (0..n as u32).map(|i| (0, i)).collect();
+    msd_sort(&mut items, &bufs);
+    items.into_iter().map(|(_, i)| i).collect()
 }
 
 /// The order of `series` by labels, as indices into it; equal label sets keep their input
@@ -239,38 +239,22 @@ pub(crate) fn sorted_order(series: &[Series]) -> Vec<u32> {
     if series.is_sorted_by(|a, b| a.labels <= b.labels) {
         return (0..series.len() as u32).collect();
     }
-    if series.iter().any(|s| s.labels.has_nul()) {
-        // A NUL inside a name or value breaks the layout below (byte order is then not label
-        // order): compare label by label instead. Rare, so the plain way.
-        let mut order: Vec<u32> = (0..series.len() as u32).collect();
-        order.sort_by(|&a, &b| series[a as usize].labels.cmp(&series[b as usize].labels));
-        return order;
-    }
-    let mut items: Vec<(u64, u32)> = (0..series.len() as u32).map(|i| (0, i)).collect();
-    // Lay every label set out as `name\0value\0...` in one arena: NUL sorts before every other
-    // byte, so byte order is label order (no string contains NUL here), and the arena is
-    // compact in memory.
-    // Leading labels that every series has byte for byte (`__name__`, resource and scope
-    // labels, often half the set) cannot change the order: leave them out.
-    let skip = shared_labels_len(series);
-    let total: usize = series.iter().map(|s| s.labels.wire().len() - skip).sum();
-    let mut arena: Vec<u8> = Vec::with_capacity(total);
-    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(series.len());
-    for s in series {
-        let start = arena.len();
-        let rest = &s.labels.wire()[skip..];
-        let mut pos = 0;
-        while let Some((k, v)) = get_label(rest, &mut pos) {
-            arena.extend_from_slice(k);
-            arena.push(0);
-            arena.extend_from_slice(v);
-            arena.push(0);
+    // Series of one conversion share one store: sort by symbol ranks.
+    let store = series.first().and_then(|s| s.labels.store.as_ref());
+    if let Some(store) = store {
+        if series
+            .iter()
+            .all(|s| s.labels.store.as_ref().is_some_and(|x| std::sync::Arc::ptr_eq(x, store)))
+        {
+            let sets: Vec<&[u32]> = series.iter().map(|s| s.labels.ids()).collect();
+            let mut ranks = Ranks::default();
+            let distinct = ranks.rank_all(&store.table);
+            return order_by_ranks(&ranks.rank, distinct, &sets);
         }
-        spans.push((start, arena.len()));
     }
-    let bufs: Vec<&[u8]> = spans.iter().map(|&(a, b)| &arena[a..b]).collect();
-    msd_sort(&mut items, &bufs);
-    items.into_iter().map(|(_, i)| i).collect()
+    let mut order: Vec<u32> = (0..series.len() as u32).collect();
+    order.sort_by(|&a, &b| series[a as usize].labels.cmp(&series[b as usize].labels));
+    order
 }
 
 /// Reorders `v` so that `v[i]` becomes the old `v[perm[i]]`, in place (`perm` must be a

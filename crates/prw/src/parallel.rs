@@ -333,30 +333,12 @@ fn hashed(conversion: Conversion) -> Hashed {
     Hashed { conversion, hashes }
 }
 
-/// A hash of the series' labels, over their encoded bytes (equal exactly when the labels are):
-/// one pass over one slice, eight bytes at a time.
 fn label_hash(s: &Series) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let bytes = s.label_bytes();
-    let mut h = bytes.len() as u64;
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(w);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
-    }
-    let rest = words.remainder();
-    if !rest.is_empty() {
-        let mut b = [0u8; 8];
-        b[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
-    }
-    // the multiply leaves the low bits weak, and the map indexes by them
-    h ^ (h >> 29)
+    s.label_hash()
 }
 
 fn same_labels(a: &Series, b: &Series) -> bool {
-    a.label_bytes() == b.label_bytes()
+    a.same_labels(b)
 }
 
 /// A `u64` hash is already mixed: use it as is.

@@ -1,0 +1,428 @@
+//! Interned label strings: the symbol table a conversion's series share.
+//!
+//! Every label name and value of a conversion is stored once, in one text buffer, and a series'
+//! labels are pairs of symbol refs into it. Equal strings have equal refs, so two label sets of
+//! one conversion compare as integers; the RW 2.0 encoder maps refs to request symbols through
+//! an array instead of hashing every label; and the sort orders symbols once, then series by
+//! the symbols' ranks.
+
+use std::cmp::Ordering;
+
+/// FxHash (rustc's hasher) over 8-byte words: fast for the short strings of label names and
+/// values.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The hash of a string, with its length mixed in (so `"a"` and `"a\0"` differ).
+#[inline]
+pub(crate) fn hash_str(s: &[u8]) -> u64 {
+    use std::hash::Hasher as _;
+    let mut h = FxHasher(s.len() as u64);
+    h.write(s);
+    h.finish()
+}
+
+/// Strings by ref: ref 0 is always `""`.
+#[derive(Debug, Clone)]
+pub(crate) struct Symbols {
+    text: String,
+    /// Where each symbol starts in `text`, plus the end of the last one.
+    bounds: Vec<usize>,
+}
+
+impl Default for Symbols {
+    fn default() -> Self {
+        Self { text: String::new(), bounds: vec![0, 0] }
+    }
+}
+
+impl Symbols {
+    /// No symbols at all (not even `""`): what a label set without a store reads.
+    pub(crate) const EMPTY: Symbols = Symbols { text: String::new(), bounds: Vec::new() };
+
+    /// The string of ref `r` (`""` for a ref out of range, which no caller makes).
+    #[inline]
+    pub(crate) fn get(&self, r: u32) -> &str {
+        let r = r as usize;
+        match (self.bounds.get(r), self.bounds.get(r + 1)) {
+            (Some(&a), Some(&b)) => self.text.get(a..b).unwrap_or(""),
+            _ => "",
+        }
+    }
+
+    /// The bytes of ref `r`.
+    #[inline]
+    pub(crate) fn bytes(&self, r: u32) -> &[u8] {
+        let r = r as usize;
+        match (self.bounds.get(r), self.bounds.get(r + 1)) {
+            (Some(&a), Some(&b)) => self.text.as_bytes().get(a..b).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Number of symbols, `""` included.
+    pub(crate) fn len(&self) -> usize {
+        self.bounds.len().saturating_sub(1)
+    }
+
+    /// Appends `s` as a new symbol (no check for an equal one) and returns its ref.
+    fn push(&mut self, s: &str) -> u32 {
+        if self.bounds.is_empty() {
+            self.bounds.push(0);
+        }
+        let r = self.len() as u32;
+        self.text.push_str(s);
+        self.bounds.push(self.text.len());
+        r
+    }
+}
+
+/// Compares two byte strings (without a `memcmp` call: label names and values are short).
+#[inline]
+pub(crate) fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    let n = crate::sort::common_prefix(a, b);
+    match (a.get(n), b.get(n)) {
+        (Some(x), Some(y)) => x.cmp(y),
+        _ => a.len().cmp(&b.len()),
+    }
+}
+
+/// The labels of a conversion: each distinct `(name, value)` pair once, by id, with its
+/// strings in [`Symbols`] and its RW 1.0 `labels` entry written out, so encoding a series'
+/// labels is one copy per label. Label id 0 is unused.
+#[derive(Debug, Clone)]
+pub(crate) struct LabelTable {
+    pub(crate) symbols: Symbols,
+    /// Name and value ref of each label.
+    pairs: Vec<[u32; 2]>,
+    /// The RW 1.0 `labels` entry (`Label` message with its field key and length) of each label.
+    wire: Vec<u8>,
+    wire_bounds: Vec<usize>,
+}
+
+impl Default for LabelTable {
+    fn default() -> Self {
+        Self {
+            symbols: Symbols::default(),
+            pairs: vec![[0, 0]],
+            wire: Vec::new(),
+            wire_bounds: vec![0, 0],
+        }
+    }
+}
+
+impl LabelTable {
+    /// No labels at all: what a label set without a store reads.
+    pub(crate) const EMPTY: LabelTable = LabelTable {
+        symbols: Symbols::EMPTY,
+        pairs: Vec::new(),
+        wire: Vec::new(),
+        wire_bounds: Vec::new(),
+    };
+
+    /// Name and value ref of label `id`.
+    #[inline]
+    pub(crate) fn pair(&self, id: u32) -> [u32; 2] {
+        self.pairs.get(id as usize).copied().unwrap_or([0, 0])
+    }
+
+    /// Name and value of label `id`.
+    #[inline]
+    pub(crate) fn get(&self, id: u32) -> (&str, &str) {
+        let [n, v] = self.pair(id);
+        (self.symbols.get(n), self.symbols.get(v))
+    }
+
+    /// The RW 1.0 `labels` entry of label `id`.
+    #[inline]
+    pub(crate) fn wire(&self, id: u32) -> &[u8] {
+        let i = id as usize;
+        match (self.wire_bounds.get(i), self.wire_bounds.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.wire.get(a..b).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Number of label ids, the unused 0 included.
+    pub(crate) fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Compares two labels: name, then value, by bytes.
+    #[inline]
+    pub(crate) fn cmp(&self, a: u32, b: u32) -> Ordering {
+        if a == b {
+            return Ordering::Equal;
+        }
+        let ([an, av], [bn, bv]) = (self.pair(a), self.pair(b));
+        let s = &self.symbols;
+        let by_name = if an == bn { Ordering::Equal } else { cmp_bytes(s.bytes(an), s.bytes(bn)) };
+        by_name.then_with(|| cmp_bytes(s.bytes(av), s.bytes(bv)))
+    }
+
+    /// Appends a label (no check for an equal one) and returns its id.
+    fn push(&mut self, name: u32, value: u32) -> u32 {
+        if self.pairs.is_empty() {
+            *self = Self::default();
+        }
+        let id = self.pairs.len() as u32;
+        self.pairs.push([name, value]);
+        let (k, v) = (self.symbols.bytes(name), self.symbols.bytes(value));
+        let mut w = std::mem::take(&mut self.wire);
+        crate::wire::put_label(&mut w, k, v);
+        self.wire = w;
+        self.wire_bounds.push(self.wire.len());
+        id
+    }
+
+    /// Appends a label with new symbols for its strings (no check for equal ones), for a
+    /// label set built on its own.
+    pub(crate) fn push_strings(&mut self, name: &str, value: &str) -> u32 {
+        if self.pairs.is_empty() {
+            *self = Self::default();
+        }
+        let n = self.symbols.push(name);
+        let v = self.symbols.push(value);
+        self.push(n, v)
+    }
+}
+
+/// An open-addressing hash index of `u32` ids (0 is the empty slot), at most half full.
+#[derive(Debug)]
+struct Index {
+    /// Per slot: the id, and the high half of its hash (to skip most mismatches unread).
+    slots: Vec<(u32, u32)>,
+    len: usize,
+}
+
+impl Index {
+    fn new() -> Self {
+        Self { slots: vec![(0, 0); 256], len: 0 }
+    }
+
+    /// The id in the chain of `hash` for which `is` holds, else the free slot to fill.
+    #[inline]
+    fn find(&self, hash: u64, mut is: impl FnMut(u32) -> bool) -> Result<u32, usize> {
+        let mask = self.slots.len() - 1;
+        let tag = (hash >> 32) as u32;
+        // The multiply leaves the low bits weak: index by the high ones.
+        let mut i = (hash >> 40) as usize & mask;
+        loop {
+            let (id, t) = self.slots[i];
+            if id == 0 {
+                return Err(i);
+            }
+            if t == tag && is(id) {
+                return Ok(id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert_at(&mut self, slot: usize, hash: u64, id: u32) {
+        self.slots[slot] = (id, (hash >> 32) as u32);
+        self.len += 1;
+        if self.len * 2 > self.slots.len() {
+            let grown = vec![(0, 0); self.slots.len() * 2];
+            let old = std::mem::replace(&mut self.slots, grown);
+            let mask = self.slots.len() - 1;
+            for (id, tag) in old.into_iter().filter(|&(id, _)| id != 0) {
+                // The tag is the high half of the hash; the index came from bits 40 and up.
+                let mut i = (tag >> 8) as usize & mask;
+                while self.slots[i].0 != 0 {
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = (id, tag);
+            }
+        }
+    }
+}
+
+/// Builds a [`LabelTable`], giving equal strings one symbol and equal labels one id.
+#[derive(Debug)]
+pub(crate) struct Interner {
+    table: LabelTable,
+    symbol_index: Index,
+    label_index: Index,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The hash of a label: its name ref mixed into its value's hash.
+#[inline]
+fn label_hash(name: u32, value: &[u8]) -> u64 {
+    (hash_str(value) ^ u64::from(name)).wrapping_mul(FX_SEED)
+}
+
+impl Interner {
+    pub(crate) fn new() -> Self {
+        Self { table: LabelTable::default(), symbol_index: Index::new(), label_index: Index::new() }
+    }
+
+    pub(crate) fn table(&self) -> &LabelTable {
+        &self.table
+    }
+
+    /// The ref of string `s`, added if new.
+    #[inline]
+    pub(crate) fn symbol(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
+        let h = hash_str(s.as_bytes());
+        let symbols = &self.table.symbols;
+        match self.symbol_index.find(h, |r| crate::sort::bytes_eq(symbols.bytes(r), s.as_bytes())) {
+            Ok(r) => r,
+            Err(slot) => {
+                let r = self.table.symbols.push(s);
+                self.symbol_index.insert_at(slot, h, r);
+                r
+            }
+        }
+    }
+
+    /// The id of the label with name ref `name` and value `value`, added if new.
+    #[inline]
+    pub(crate) fn label(&mut self, name: u32, value: &str) -> u32 {
+        let h = label_hash(name, value.as_bytes());
+        let t = &self.table;
+        let found = self.label_index.find(h, |id| {
+            let [n, v] = t.pair(id);
+            n == name && crate::sort::bytes_eq(t.symbols.bytes(v), value.as_bytes())
+        });
+        match found {
+            Ok(id) => id,
+            Err(slot) => {
+                let v = self.symbol(value);
+                let id = self.table.push(name, v);
+                self.label_index.insert_at(slot, h, id);
+                id
+            }
+        }
+    }
+
+    /// The id of the label `name`=`value`, both added if new.
+    pub(crate) fn label_str(&mut self, name: &str, value: &str) -> u32 {
+        let n = self.symbol(name);
+        self.label(n, value)
+    }
+
+    pub(crate) fn into_table(self) -> LabelTable {
+        self.table
+    }
+}
+
+/// Ranks of labels in label order, for sorting label sets by integers instead of strings.
+#[derive(Debug, Default)]
+pub(crate) struct Ranks {
+    /// Rank by label id.
+    pub(crate) rank: Vec<u32>,
+    distinct: Vec<u32>,
+}
+
+impl Ranks {
+    /// Ranks every label of `table` in label order. Returns the number of labels.
+    pub(crate) fn rank_all(&mut self, table: &LabelTable) -> usize {
+        self.distinct.clear();
+        self.distinct.extend(1..table.len() as u32);
+        self.distinct.sort_unstable_by(|&a, &b| table.cmp(a, b));
+        self.rank.clear();
+        self.rank.resize(table.len(), 0);
+        for (i, &id) in self.distinct.iter().enumerate() {
+            self.rank[id as usize] = i as u32;
+        }
+        self.distinct.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interns_equal_strings_and_labels_once() {
+        let mut i = Interner::new();
+        let words: Vec<String> = (0..5000).map(|n| format!("w{}", n % 1234)).collect();
+        let refs: Vec<u32> = words.iter().map(|w| i.symbol(w)).collect();
+        assert_eq!(i.symbol(""), 0);
+        assert_eq!(i.table().symbols.len(), 1235);
+        for (w, &r) in words.iter().zip(&refs) {
+            assert_eq!(i.table().symbols.get(r), w);
+            assert_eq!(i.symbol(w), r);
+        }
+        // NUL and prefixes are distinct strings.
+        let a = i.symbol("a");
+        let b = i.symbol("a\0");
+        assert_ne!(a, b);
+        assert_eq!(i.table().symbols.get(b), "a\0");
+        // Labels: by name and value.
+        let ids: Vec<u32> = words.iter().map(|w| i.label_str(&w[..2], w)).collect();
+        for (w, &id) in words.iter().zip(&ids) {
+            assert_eq!(i.table().get(id), (&w[..2], w.as_str()));
+            assert_eq!(i.label_str(&w[..2], w), id);
+            let mut want = Vec::new();
+            crate::wire::put_label(&mut want, &w.as_bytes()[..2], w.as_bytes());
+            assert_eq!(i.table().wire(id), want.as_slice());
+        }
+        assert_ne!(i.label_str("x", "y"), i.label_str("y", "y"));
+    }
+
+    #[test]
+    fn ranks_follow_label_order() {
+        let mut i = Interner::new();
+        let labels =
+            [("b", "1"), ("a", "2"), ("a", ""), ("ab", "0"), ("a\0", "z"), ("B", "x"), ("b", "1")];
+        let ids: Vec<u32> = labels.iter().map(|(k, v)| i.label_str(k, v)).collect();
+        let mut ranks = Ranks::default();
+        let n = ranks.rank_all(i.table());
+        assert_eq!(n, 6);
+        for (x, &ix) in labels.iter().zip(&ids) {
+            for (y, &iy) in labels.iter().zip(&ids) {
+                let want = x.0.cmp(y.0).then(x.1.cmp(y.1));
+                assert_eq!(ranks.rank[ix as usize].cmp(&ranks.rank[iy as usize]), want);
+                assert_eq!(i.table().cmp(ix, iy), want);
+            }
+        }
+    }
+}
