@@ -142,8 +142,11 @@ struct Plan<'a> {
     names: Vec<S<'a>>,
     /// The point's labels in order.
     slots: Vec<Slot>,
-    /// The refs of the labels for this plan, made by the first point that uses it.
+    /// The label ids for this plan, made by the first point that uses it.
     template: Option<Template>,
+    /// The attribute keys the plan was made from, when every attribute made a label of its
+    /// own: a point with the same keys and non-empty string values takes the fast way.
+    raw_keys: Option<Vec<&'a str>>,
 }
 
 /// A point's label ids for one plan: what does not change from point to point (the
@@ -152,8 +155,9 @@ struct Plan<'a> {
 struct Template {
     /// Label ids, with 0 for the attribute labels.
     ids: Vec<u32>,
-    /// Per attribute label: its position, its index in the point, and its name's ref.
-    values: Vec<(u32, u32, u32)>,
+    /// Per attribute label: its position, its index in the point, its attribute's index, and
+    /// its name's ref.
+    values: Vec<(u32, u32, u32, u32)>,
 }
 
 /// Most extra labels a series adds to its point's labels (`__name__`, `le`) on the fast path.
@@ -622,7 +626,7 @@ impl<'a> Run<'a> {
         let t = plan.template.get_or_insert_with(|| self.template(&plan.slots));
         self.flat.clear();
         self.flat.extend_from_slice(&t.ids);
-        for &(at, idx, name) in &t.values {
+        for &(at, idx, _, name) in &t.values {
             let v = resolve(&self.text, &self.names, self.point[idx as usize].1);
             self.flat[at as usize] = self.interner.label(name, v);
         }
@@ -646,10 +650,10 @@ impl<'a> Run<'a> {
                     let id = self.label_id(b.name, b.value);
                     t.ids.push(id);
                 }
-                Slot::Attr(_) => {
+                Slot::Attr(i) => {
                     let name = resolve(&self.text, &self.names, self.point[idx].0);
                     let name = self.interner.symbol(name);
-                    t.values.push((t.ids.len() as u32, idx as u32, name));
+                    t.values.push((t.ids.len() as u32, idx as u32, i as u32, name));
                     t.ids.push(0);
                 }
             }
@@ -958,22 +962,71 @@ impl<'a> Run<'a> {
             self.report.add(&ctx.otlp_name, DropReason::MissingTimestamp, 1);
             return None;
         }
+        if self.fast_flat(attrs) {
+            #[cfg(debug_assertions)]
+            {
+                // Debug builds (the tests) check the fast way against the full one.
+                let fast = self.flat.clone();
+                self.slow_flat(attrs).expect("the fast way takes only valid attributes");
+                assert!(fast == self.flat);
+            }
+            return Some(ms(time_ns));
+        }
+        if let Err(key) = self.slow_flat(attrs) {
+            self.report.add(&ctx.otlp_name, DropReason::InvalidLabelName(key.to_string()), 1);
+            return None;
+        }
+        Some(ms(time_ns))
+    }
+
+    /// The point's label ids straight from its attributes, when they have the keys of the
+    /// current plan, in the same order, all with non-empty string values (the usual case
+    /// within a metric): no label-name lookup, no merge, one lookup per attribute value.
+    /// False, with `self.flat` undefined, when the point needs [`Self::slow_flat`].
+    fn fast_flat(&mut self, attrs: &'a [KeyValue]) -> bool {
+        let Some(Plan { raw_keys: Some(keys), template: Some(t), .. }) = &self.plan else {
+            return false;
+        };
+        if keys.len() != attrs.len()
+            || !attrs.iter().zip(keys).all(|(kv, k)| bytes_eq(kv.key.as_bytes(), k.as_bytes()))
+        {
+            return false;
+        }
+        self.flat.clear();
+        self.flat.extend_from_slice(&t.ids);
+        for &(at, _, i, name) in &t.values {
+            let value = match &attrs[i as usize].value {
+                Some(AnyValue { value: Some(any_value::Value::StringValue(v)) })
+                    if !v.is_empty() =>
+                {
+                    v
+                }
+                _ => return false,
+            };
+            self.flat[at as usize] = self.interner.label(name, value);
+        }
+        self.splices.clear();
+        true
+    }
+
+    /// The point's label ids the full way: each attribute's label name, collisions merged,
+    /// the scope base merged in. `Err` with the first key that gives no label name.
+    fn slow_flat(&mut self, attrs: &'a [KeyValue]) -> Result<(), &'a str> {
         self.cands.clear();
         for kv in attrs {
-            if let Err(key) = self.add_cand(kv, None) {
-                self.report.add(&ctx.otlp_name, DropReason::InvalidLabelName(key.to_string()), 1);
-                return None;
-            }
+            self.add_cand(kv, None)?;
         }
         if !self.apply_plan() {
             let cands: Vec<S<'a>> = self.cands.iter().map(|c| c.name).collect();
             let values: Vec<S<'a>> = self.cands.iter().map(|c| c.value).collect();
+            let raw_keys = (self.cands.len() == attrs.len())
+                .then(|| attrs.iter().map(|kv| kv.key.as_str()).collect());
             self.merge_cands();
             self.merge_point();
-            self.record_plan(cands, &values);
+            self.record_plan(cands, &values, raw_keys);
         }
         self.build_flat();
-        Some(ms(time_ns))
+        Ok(())
     }
 
     /// Builds `self.point` from the cached plan if this point's attribute names are the
@@ -998,7 +1051,7 @@ impl<'a> Run<'a> {
     /// Notes where each of `self.point`'s labels came from, so the next point with the same
     /// attribute names can skip sorting and merging. No plan when attribute names collided
     /// (their values were joined).
-    fn record_plan(&mut self, names: Vec<S<'a>>, values: &[S<'a>]) {
+    fn record_plan(&mut self, names: Vec<S<'a>>, values: &[S<'a>], raw_keys: Option<Vec<&'a str>>) {
         let mut slots = Vec::with_capacity(self.point.len());
         for &(name, value) in &self.point {
             let slot = if let Some(j) =
@@ -1015,7 +1068,7 @@ impl<'a> Run<'a> {
             };
             slots.push(slot);
         }
-        self.plan = Some(Plan { names, slots, template: None });
+        self.plan = Some(Plan { names, slots, template: None, raw_keys });
     }
 
     fn number_point(
