@@ -19,7 +19,7 @@ use crate::series::{
     Exemplar, LabelSet, LabelStore, Metadata, MetricKind, NativeHistogram, Points, Sample, Series,
 };
 use crate::sort::bytes_eq;
-use crate::symbols::{Interner, Ranks};
+use crate::symbols::{Interner, Ranks, same_bytes};
 use crate::value::{any_value_string, write_any_value};
 
 /// The zero threshold of a native histogram when the OTLP point has none (as Prometheus).
@@ -234,6 +234,9 @@ struct Run<'a> {
     key_cache: Vec<(&'a str, S<'a>)>,
     /// The current point's label ids.
     flat: Vec<u32>,
+    /// Whether `flat` holds the current plan's template ids (with some point's values), as
+    /// [`Run::fast_flat`] leaves it.
+    flat_is_template: bool,
     /// Where extra labels go among the point's labels, per set of extras names seen.
     splices: Vec<Splice>,
     /// Latest timestamp of anything emitted for the current resource (for `target_info`).
@@ -322,6 +325,7 @@ impl<'a> Run<'a> {
             names: String::new(),
             key_cache: Vec::with_capacity(KEY_CACHE),
             flat: Vec::new(),
+            flat_is_template: false,
             splices: Vec::new(),
         }
     }
@@ -618,6 +622,7 @@ impl<'a> Run<'a> {
     /// Puts the point's label ids into `self.flat`.
     fn build_flat(&mut self) {
         self.splices.clear();
+        self.flat_is_template = false;
         let Some(mut plan) = self.plan.take() else { return self.build_flat_generic() };
         if plan.slots.len() != self.point.len() {
             self.plan = Some(plan);
@@ -733,14 +738,21 @@ impl<'a> Run<'a> {
             }
         };
         let (flat, out) = (&self.flat, &mut self.refs);
+        out.reserve(n);
+        // Element by element: a label set is a handful of ids, and a `memcpy` call per run
+        // costs more than the copy.
         let mut pos = 0usize;
         for (i, &(_, id)) in extras.iter().enumerate() {
             let (j, replaces) = plan[i];
-            out.extend_from_slice(&flat[pos..j]);
+            for &x in &flat[pos..j] {
+                out.push(x);
+            }
             pos = if replaces { j + 1 } else { j };
             out.push(id);
         }
-        out.extend_from_slice(&flat[pos..]);
+        for &x in &flat[pos..] {
+            out.push(x);
+        }
         LabelSet { store: None, start, n: n as u32 }
     }
 
@@ -988,12 +1000,18 @@ impl<'a> Run<'a> {
             return false;
         };
         if keys.len() != attrs.len()
-            || !attrs.iter().zip(keys).all(|(kv, k)| bytes_eq(kv.key.as_bytes(), k.as_bytes()))
+            || !attrs.iter().zip(keys).all(|(kv, k)| same_bytes(kv.key.as_bytes(), k.as_bytes()))
         {
             return false;
         }
-        self.flat.clear();
-        self.flat.extend_from_slice(&t.ids);
+        // The template's ids (and where the extra labels go among them) stay from point to
+        // point while the plan does: only the values change.
+        if !self.flat_is_template {
+            self.flat.clear();
+            self.flat.extend_from_slice(&t.ids);
+            self.splices.clear();
+            self.flat_is_template = true;
+        }
         for &(at, _, i, name) in &t.values {
             let value = match &attrs[i as usize].value {
                 Some(AnyValue { value: Some(any_value::Value::StringValue(v)) })
@@ -1001,11 +1019,13 @@ impl<'a> Run<'a> {
                 {
                     v
                 }
-                _ => return false,
+                _ => {
+                    self.flat_is_template = false;
+                    return false;
+                }
             };
             self.flat[at as usize] = self.interner.label(name, value);
         }
-        self.splices.clear();
         true
     }
 

@@ -53,10 +53,63 @@ impl std::hash::Hasher for FxHasher {
 /// The hash of a string, with its length mixed in (so `"a"` and `"a\0"` differ).
 #[inline]
 pub(crate) fn hash_str(s: &[u8]) -> u64 {
-    use std::hash::Hasher as _;
     let mut h = FxHasher(s.len() as u64);
-    h.write(s);
-    h.finish()
+    let mut words = s.chunks_exact(8);
+    for w in &mut words {
+        h.add(word(w));
+    }
+    if !words.remainder().is_empty() {
+        // The last eight bytes (overlapping the words before) or the short string's bytes:
+        // fixed-size loads, no copy of a variable length.
+        h.add(if s.len() >= 8 { word(&s[s.len() - 8..]) } else { short_word(s) });
+    }
+    h.0
+}
+
+/// Eight bytes as an integer.
+#[inline]
+fn word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(w)
+}
+
+/// The bytes of a string shorter than eight bytes as an integer, from at most two loads.
+/// Together with the length this determines the string (the two 4-byte loads, or the first,
+/// middle and last byte, cover every byte).
+#[inline]
+fn short_word(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        let (mut lo, mut hi) = ([0u8; 4], [0u8; 4]);
+        lo.copy_from_slice(&b[..4]);
+        hi.copy_from_slice(&b[n - 4..]);
+        u64::from(u32::from_le_bytes(lo)) | (u64::from(u32::from_le_bytes(hi)) << 32)
+    } else if n > 0 {
+        u64::from(b[0]) | (u64::from(b[n / 2]) << 8) | (u64::from(b[n - 1]) << 16)
+    } else {
+        0
+    }
+}
+
+/// Whether two byte strings are equal, a word at a time (no `memcmp` call: label values are
+/// short).
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return short_word(a) == short_word(b);
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in (&mut x).zip(&mut y) {
+        if word(p) != word(q) {
+            return false;
+        }
+    }
+    word(&a[n - 8..]) == word(&b[n - 8..])
 }
 
 /// Strings by ref: ref 0 is always `""`.
@@ -312,7 +365,7 @@ impl Interner {
         }
         let h = hash_str(s.as_bytes());
         let symbols = &self.table.symbols;
-        match self.symbol_index.find(h, |r| crate::sort::bytes_eq(symbols.bytes(r), s.as_bytes())) {
+        match self.symbol_index.find(h, |r| same_bytes(symbols.bytes(r), s.as_bytes())) {
             Ok(r) => r,
             Err(slot) => {
                 let r = self.table.symbols.push(s);
@@ -329,7 +382,7 @@ impl Interner {
         let t = &self.table;
         let found = self.label_index.find(h, |id| {
             let [n, v] = t.pair(id);
-            n == name && crate::sort::bytes_eq(t.symbols.bytes(v), value.as_bytes())
+            n == name && same_bytes(t.symbols.bytes(v), value.as_bytes())
         });
         match found {
             Ok(id) => id,
@@ -379,6 +432,28 @@ impl Ranks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_strings_compare_and_hash_by_every_byte() {
+        let words: Vec<Vec<u8>> = (0..=17)
+            .flat_map(|n| {
+                (0..n).map(move |i| {
+                    let mut w: Vec<u8> = (0..n as u8).map(|b| b + 1).collect();
+                    w[i] = 0xff;
+                    w
+                })
+            })
+            .chain((0..=17).map(|n| vec![b'a'; n]))
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
+                if a == b {
+                    assert_eq!(hash_str(a), hash_str(b));
+                }
+            }
+        }
+    }
 
     #[test]
     fn interns_equal_strings_and_labels_once() {
