@@ -1473,11 +1473,11 @@ impl<'a> Run<'a> {
         // ranks and equal ones merged.
         let table = std::mem::take(&mut self.interner).into_table();
         let refs = std::mem::take(&mut self.refs);
-        let distinct = self.ranks.rank_all(&table);
+        self.ranks.rank_all(&table);
         for chunk in &mut self.chunks {
             let set = |l: &LabelSet| &refs[l.start..l.start + l.n as usize];
             let sets: Vec<&[u32]> = chunk.iter().map(|s| set(&s.labels)).collect();
-            let order = crate::sort::order_by_ranks(&self.ranks.rank, distinct, &sets);
+            let order = crate::sort::order_by_ranks(&self.ranks.rank, &sets);
             crate::sort::permute(chunk, &order);
             #[cfg(debug_assertions)]
             {

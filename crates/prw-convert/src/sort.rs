@@ -1,22 +1,14 @@
-//! Sorting series by their label buffers.
+//! Sorting series by their labels.
 //!
-//! Label buffers of one metric share long prefixes (`__name__`, `instance`, `job`, ...), so a
-//! plain comparison sort re-compares those bytes over and over. This is an MSD string sort: it
-//! skips the prefix a group has in common, sorts the group on the next 8 bytes as an integer,
-//! and only descends into runs that tie.
+//! Every label of a conversion has a rank in label order (name bytes, then value bytes), so a
+//! label set sorts as the sequence of its labels' ranks. One metric's label sets share most
+//! labels and differ in a few positions with a few values each (the method, the bucket bound,
+//! the path): the sort folds the positions where a group of sets differs into one integer key
+//! (a mixed-radix number of the ranks, each position counted from its lowest rank), and sorts
+//! the group by that key, most often with a counting sort.
 
 use crate::series::{LabelSet, Series};
 use crate::symbols::Ranks;
-
-/// The 8 bytes of `b` from `at`, big-endian, zero-padded past the end.
-fn key_at(b: &[u8], at: usize) -> u64 {
-    let mut k = [0u8; 8];
-    if at < b.len() {
-        let n = (b.len() - at).min(8);
-        k[..n].copy_from_slice(&b[at..at + n]);
-    }
-    u64::from_be_bytes(k)
-}
 
 /// Length of the longest common prefix of `a` and `b`.
 pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
@@ -44,193 +36,187 @@ pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && common_prefix(a, b) == a.len()
 }
 
-/// Reused buffers of [`sort_by_key_stable`].
+/// Reused buffers of [`order_by_ranks`].
 #[derive(Default)]
-struct KeySortScratch {
-    items: Vec<(u64, u32)>,
-    bucket: Vec<u8>,
+struct Scratch {
+    /// The key of each set of the group being sorted, in the group's order (sorted after
+    /// [`sort_group`]).
+    keys: Vec<u64>,
+    /// Where each key goes (counting sort) or key and index packed (comparison sort).
+    counts: Vec<u32>,
+    packed: Vec<u64>,
+    wide: Vec<(u64, u32)>,
+    moved: Vec<u32>,
 }
 
-/// Sorts `run` by key, stably. At a level of the sort, one metric's series usually differ in
-/// a single label with a handful of values (the method, the bucket bound, the series name):
-/// with at most 16 distinct keys this is a counting sort (one pass to count, one to place),
-/// otherwise a comparison sort.
-fn sort_by_key_stable(run: &mut [(u64, u32)], scratch: &mut KeySortScratch) {
-    const FEW: usize = 16;
-    if run.len() < 32 {
-        run.sort_unstable();
+/// Sorts `group` (indices, increasing) by `sc.keys` (one per index, each `< span`), stably,
+/// and leaves the keys sorted in `sc.keys`.
+fn sort_group(group: &mut [u32], sc: &mut Scratch, span: u64) {
+    let keys = &mut sc.keys;
+    if keys.is_sorted() {
         return;
     }
-    let mut keys = [0u64; FEW];
-    let mut counts = [0usize; FEW];
-    let (mut n, mut last) = (0usize, 0usize);
-    scratch.bucket.clear();
-    for x in run.iter() {
-        if n == 0 || keys[last] != x.0 {
-            last = match keys[..n].iter().position(|&k| k == x.0) {
-                Some(i) => i,
-                None if n < FEW => {
-                    keys[n] = x.0;
-                    n += 1;
-                    n - 1
-                }
-                None => {
-                    run.sort_unstable();
-                    return;
-                }
-            };
+    let n = group.len();
+    if span <= (2 * n as u64).max(256) {
+        // Few distinct keys for the group's size: a counting sort, one pass to count and one
+        // to place (which keeps equal keys in group order).
+        let span = span as usize;
+        sc.counts.clear();
+        sc.counts.resize(span + 1, 0);
+        for &k in keys.iter() {
+            sc.counts[k as usize + 1] += 1;
         }
-        counts[last] += 1;
-        scratch.bucket.push(last as u8);
-    }
-    let mut by_key: [usize; FEW] = std::array::from_fn(|i| i);
-    by_key[..n].sort_unstable_by_key(|&i| keys[i]);
-    let mut at = [0usize; FEW];
-    let mut sum = 0;
-    for &i in &by_key[..n] {
-        at[i] = sum;
-        sum += counts[i];
-    }
-    scratch.items.clear();
-    scratch.items.extend_from_slice(run);
-    for (x, &b) in scratch.items.iter().zip(&scratch.bucket) {
-        let b = usize::from(b);
-        run[at[b]] = *x;
-        at[b] += 1;
+        for i in 1..=span {
+            sc.counts[i] += sc.counts[i - 1];
+        }
+        sc.moved.clear();
+        sc.moved.extend_from_slice(group);
+        for (&k, &i) in keys.iter().zip(&sc.moved) {
+            let at = &mut sc.counts[k as usize];
+            group[*at as usize] = i;
+            *at += 1;
+        }
+        // Bucket `k` now ends at `counts[k]`: the sorted keys follow from the counts.
+        let mut at = 0usize;
+        for (k, &end) in sc.counts[..span].iter().enumerate() {
+            keys[at..end as usize].fill(k as u64);
+            at = end as usize;
+        }
+    } else if span <= 1 << 32 {
+        // Key and index in one integer: ties go by index, which is group order.
+        sc.packed.clear();
+        sc.packed.extend(keys.iter().zip(group.iter()).map(|(&k, &i)| (k << 32) | u64::from(i)));
+        sc.packed.sort_unstable();
+        for ((x, g), k) in sc.packed.iter().zip(group.iter_mut()).zip(keys.iter_mut()) {
+            *g = *x as u32;
+            *k = *x >> 32;
+        }
+    } else {
+        sc.wide.clear();
+        sc.wide.extend(keys.iter().copied().zip(group.iter().copied()));
+        sc.wide.sort_unstable();
+        for ((x, g), k) in sc.wide.iter().zip(group.iter_mut()).zip(keys.iter_mut()) {
+            *g = x.1;
+            *k = x.0;
+        }
     }
 }
 
-/// Sorts `items` (pairs of scratch key and index into `bufs`) by `bufs[index]`, ties by index.
-fn msd_sort(items: &mut [(u64, u32)], bufs: &[&[u8]]) {
-    // Explicit stack: a huge label set must not overflow the call stack.
-    let mut stack: Vec<(usize, usize, usize)> = vec![(0, items.len(), 0)];
-    let mut scratch = KeySortScratch::default();
-    while let Some((lo, hi, depth)) = stack.pop() {
-        let run = &mut items[lo..hi];
-        if run.len() < 2 {
-            continue;
+/// Pushes each run of equal keys in `keys` (sorted, for the group at `lo`) that has more than
+/// one set and a key other than `skip` to the stack, to be sorted from label `depth` on.
+fn push_ties(
+    stack: &mut Vec<(usize, usize, usize)>,
+    keys: &[u64],
+    lo: usize,
+    depth: usize,
+    skip: Option<u64>,
+) {
+    let mut i = 0;
+    while i < keys.len() {
+        let mut j = i + 1;
+        while j < keys.len() && keys[j] == keys[i] {
+            j += 1;
         }
-        if run.len() <= 12 {
-            run.sort_by(|a, b| {
-                let (x, y) = (bufs[a.1 as usize], bufs[b.1 as usize]);
-                x[depth.min(x.len())..].cmp(&y[depth.min(y.len())..]).then(a.1.cmp(&b.1))
-            });
-            continue;
+        if j - i > 1 && Some(keys[i]) != skip {
+            stack.push((lo + i, lo + j, depth));
         }
-        let first = bufs[run[0].1 as usize];
-        let first_tail = &first[depth.min(first.len())..];
-        let mut lcp = first_tail.len();
-        for it in run[1..].iter() {
-            let b = bufs[it.1 as usize];
-            lcp = lcp.min(common_prefix(&first_tail[..lcp], &b[depth.min(b.len())..]));
-            if lcp == 0 {
-                break;
-            }
-        }
-        let d = depth + lcp;
-        for it in run.iter_mut() {
-            it.0 = key_at(bufs[it.1 as usize], d);
-        }
-        // Each run is in index order (the first is, and ties are cut out of a sorted run), so
-        // a stable sort by key gives the order by (key, index).
-        sort_by_key_stable(run, &mut scratch);
-        let mut i = 0;
-        while i < run.len() {
-            let mut j = i + 1;
-            while j < run.len() && run[j].0 == run[i].0 {
-                j += 1;
-            }
-            if j - i > 1 {
-                let tie = &mut run[i..j];
-                // Buffers that end within these 8 bytes are prefixes of the longer ones (the
-                // zero padding matches their bytes), so they come first, shortest first.
-                let ends_here = |x: &(u64, u32)| bufs[x.1 as usize].len() <= d + 8;
-                if tie.iter().any(ends_here) {
-                    tie.sort_by_key(|x| {
-                        let len = bufs[x.1 as usize].len();
-                        if len <= d + 8 { (0, len, x.1) } else { (1, 0, x.1) }
-                    });
-                }
-                let done = tie.iter().take_while(|x| ends_here(x)).count();
-                if j - i - done > 1 {
-                    stack.push((lo + i + done, lo + j, d + 8));
-                }
-            }
-            i = j;
-        }
+        i = j;
     }
 }
 
 /// The order of label sets given as runs of label ids, as indices into `sets`; equal sets
-/// keep their input order. `rank` gives each label's place in label order (`distinct` ranks).
+/// keep their input order. `rank` gives each label's place in label order, so sets sort as
+/// their sequences of ranks (label by label; a prefix first).
 ///
-/// Each set is laid out as its labels' ranks, fixed width and big-endian: byte order of the
-/// layouts is then label order (name, then value, label by label; a prefix first), and the
-/// string sort reads two bytes per label instead of the label's text. When all sets have the
-/// same number of labels, only the positions where they differ are laid out, and when those
-/// fit in eight bytes the sort is a plain sort of integers.
-pub(crate) fn order_by_ranks(rank: &[u32], distinct: usize, sets: &[&[u32]]) -> Vec<u32> {
-    let n = sets.len();
-    let width = if distinct > 1 << 16 { 4 } else { 2 };
+/// A group of sets of one length is sorted at once on every position where its sets differ,
+/// as one mixed-radix key (as many positions as fit in 64 bits; ties on those are sorted again
+/// on the next ones). A group of mixed lengths (a histogram's `_bucket` sets have `le`, its
+/// `_sum` and `_count` sets do not) is sorted on the first label where its sets differ, with
+/// the sets that end there first; each run that ties is sorted again from the next label, and
+/// runs of one length (one series name, for a histogram) take the fast way.
+pub(crate) fn order_by_ranks(rank: &[u32], sets: &[&[u32]]) -> Vec<u32> {
     let r = |id: u32| rank.get(id as usize).copied().unwrap_or(0);
-    let Some(first) = sets.first() else { return Vec::new() };
-    let same_len = sets.iter().all(|s| s.len() == first.len());
-    let varying: Vec<usize> = if same_len {
-        (0..first.len()).filter(|&p| sets.iter().any(|s| s[p] != first[p])).collect()
-    } else {
-        Vec::new()
-    };
-    if same_len && varying.len() * width <= 8 {
-        let mut items: Vec<(u64, u32)> = sets
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let key =
-                    varying.iter().fold(0u64, |k, &p| (k << (8 * width)) | u64::from(r(s[p])));
-                (key, i as u32)
-            })
-            .collect();
-        if !items.is_sorted() {
-            items.sort_unstable();
+    let mut order: Vec<u32> = (0..sets.len() as u32).collect();
+    // Explicit stack of (start, end, depth): a huge label set must not overflow the call stack.
+    // Within a group every set has the same labels before `depth`, and the group's indices
+    // are increasing (ties of a stable sort keep that).
+    let mut stack: Vec<(usize, usize, usize)> = vec![(0, sets.len(), 0)];
+    let mut sc = Scratch::default();
+    let mut digits: Vec<(usize, u32, u64)> = Vec::new();
+    while let Some((lo, hi, depth)) = stack.pop() {
+        let group = &mut order[lo..hi];
+        let Some(&g0) = group.first() else { continue };
+        if group.len() < 2 {
+            continue;
         }
-        return items.into_iter().map(|(_, i)| i).collect();
-    }
-    let mut arena: Vec<u8> = Vec::with_capacity(n * first.len() * width);
-    let mut ends: Vec<usize> = Vec::with_capacity(n);
-    let put = |arena: &mut Vec<u8>, id: u32| {
-        if width == 4 {
-            arena.extend_from_slice(&r(id).to_be_bytes());
-        } else {
-            arena.extend_from_slice(&(r(id) as u16).to_be_bytes());
-        }
-    };
-    for set in sets {
-        if same_len {
-            for &p in &varying {
-                put(&mut arena, set[p]);
+        let first = sets[g0 as usize];
+        let len = first.len();
+        let set = |i: u32| sets[i as usize];
+        if group.iter().all(|&i| set(i).len() == len) {
+            // Positions where the sets differ, each with its lowest rank and number of ranks.
+            digits.clear();
+            let mut span = 1u64;
+            let mut next = len;
+            for (p, &f) in first.iter().enumerate().skip(depth) {
+                if group.iter().all(|&i| set(i)[p] == f) {
+                    continue;
+                }
+                let (mut lo_rank, mut hi_rank) = (u32::MAX, 0u32);
+                for &i in group.iter() {
+                    let x = r(set(i)[p]);
+                    lo_rank = lo_rank.min(x);
+                    hi_rank = hi_rank.max(x);
+                }
+                let radix = u64::from(hi_rank - lo_rank) + 1;
+                match span.checked_mul(radix) {
+                    Some(s) => {
+                        span = s;
+                        digits.push((p, lo_rank, radix));
+                    }
+                    None => {
+                        next = p;
+                        break;
+                    }
+                }
+            }
+            if digits.is_empty() {
+                continue; // all equal: input order
+            }
+            sc.keys.clear();
+            sc.keys.extend(group.iter().map(|&i| {
+                let s = set(i);
+                digits.iter().fold(0u64, |k, &(p, low, radix)| k * radix + u64::from(r(s[p]) - low))
+            }));
+            sort_group(group, &mut sc, span);
+            if next < len {
+                push_ties(&mut stack, &sc.keys, lo, next, None);
             }
         } else {
-            for &id in *set {
-                put(&mut arena, id);
+            // The first label where the sets differ (or one ends).
+            let shortest = group.iter().map(|&i| set(i).len()).min().unwrap_or(0);
+            let mut d = depth;
+            while d < shortest && group.iter().all(|&i| set(i)[d] == first[d]) {
+                d += 1;
             }
+            let (mut lo_rank, mut hi_rank) = (u32::MAX, 0u32);
+            for &i in group.iter() {
+                if let Some(&id) = set(i).get(d) {
+                    lo_rank = lo_rank.min(r(id));
+                    hi_rank = hi_rank.max(r(id));
+                }
+            }
+            // Sets that end at `d` are prefixes of the others: key 0, first.
+            sc.keys.clear();
+            sc.keys.extend(group.iter().map(|&i| match set(i).get(d) {
+                Some(&id) => u64::from(r(id) - lo_rank) + 1,
+                None => 0,
+            }));
+            sort_group(group, &mut sc, u64::from(hi_rank.saturating_sub(lo_rank)) + 2);
+            // Sets that end at `d` are equal: they stay in input order.
+            push_ties(&mut stack, &sc.keys, lo, d + 1, Some(0));
         }
-        ends.push(arena.len());
     }
-    let mut start = 0;
-    let bufs: Vec<&[u8]> = ends
-        .iter()
-        .map(|&e| {
-            let b = &arena[start..e];
-            start = e;
-            b
-        })
-        .collect();
-    if bufs.windows(2).all(|w| w[0] <= w[1]) {
-        return (0..n as u32).collect();
-    }
-    let mut items: Vec<(u64, u32)> = (0..n as u32).map(|i| (0, i)).collect();
-    msd_sort(&mut items, &bufs);
-    items.into_iter().map(|(_, i)| i).collect()
+    order
 }
 
 /// The order of `series` by labels, as indices into it; equal label sets keep their input
@@ -248,8 +234,8 @@ pub(crate) fn sorted_order(series: &[Series]) -> Vec<u32> {
         {
             let sets: Vec<&[u32]> = series.iter().map(|s| s.labels.ids()).collect();
             let mut ranks = Ranks::default();
-            let distinct = ranks.rank_all(&store.table);
-            return order_by_ranks(&ranks.rank, distinct, &sets);
+            ranks.rank_all(&store.table);
+            return order_by_ranks(&ranks.rank, &sets);
         }
     }
     let mut order: Vec<u32> = (0..series.len() as u32).collect();
@@ -317,31 +303,67 @@ pub(crate) fn assemble(mut chunks: Vec<Vec<Series>>) -> (Vec<Series>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
-    fn check(mut strings: Vec<Vec<u8>>) {
-        let bufs: Vec<&[u8]> = strings.iter().map(Vec::as_slice).collect();
-        let mut items: Vec<(u64, u32)> = (0..bufs.len() as u32).map(|i| (0, i)).collect();
-        msd_sort(&mut items, &bufs);
-        let got: Vec<(Vec<u8>, u32)> =
-            items.iter().map(|&(_, i)| (bufs[i as usize].to_vec(), i)).collect();
-        let mut want: Vec<(Vec<u8>, u32)> =
-            strings.drain(..).enumerate().map(|(i, s)| (s, i as u32)).collect();
-        want.sort();
+    /// `order_by_ranks` against a stable comparison sort of the rank sequences.
+    fn check(rank: &[u32], sets: &[Vec<u32>]) {
+        let views: Vec<&[u32]> = sets.iter().map(Vec::as_slice).collect();
+        let got = order_by_ranks(rank, &views);
+        let ranks_of =
+            |i: u32| -> Vec<u32> { sets[i as usize].iter().map(|&id| rank[id as usize]).collect() };
+        let mut want: Vec<u32> = (0..sets.len() as u32).collect();
+        want.sort_by_key(|&i| ranks_of(i));
         assert_eq!(got, want);
     }
 
     #[test]
-    fn key_sort_is_stable_and_sorted() {
-        for n in [0usize, 5, 31, 32, 33, 1000] {
-            for distinct in [1u32, 3, 16, 17, 1000] {
-                let mut v: Vec<(u64, u32)> = (0..n as u32)
-                    .map(|i| (u64::from(i.wrapping_mul(2_654_435_761) % distinct) << 40, i))
-                    .collect();
-                let mut want = v.clone();
-                want.sort();
-                sort_by_key_stable(&mut v, &mut KeySortScratch::default());
-                assert_eq!(v, want);
+    fn sorts_known_cases() {
+        // Label ids 0..8, ranked in reverse.
+        let rank: Vec<u32> = (0..8).rev().collect();
+        check(&rank, &[]);
+        check(&rank, &[vec![1, 2]]);
+        check(&rank, &[vec![], vec![3], vec![], vec![3, 1], vec![3], vec![4, 0], vec![3, 1, 2]]);
+        // A histogram: `_bucket` sets with `le` (position 1), `_sum`/`_count` without.
+        let mut sets = Vec::new();
+        for path in [5u32, 4] {
+            for name in [7u32, 6, 1] {
+                let les: &[u32] = if name == 7 { &[2, 3, 0] } else { &[] };
+                for &le in les {
+                    sets.push(vec![name, le, path]);
+                }
+                if les.is_empty() {
+                    sets.push(vec![name, path]);
+                }
             }
+        }
+        check(&rank, &sets);
+        // Wide ranks: the key of all positions does not fit in 64 bits.
+        let wide: Vec<u32> = (0..40).map(|i| (i * 104_729) % 1_000_003).collect();
+        let sets: Vec<Vec<u32>> =
+            (0..300u32).map(|i| (0..6).map(|p| (i * 7 + p * 13) % 40).collect()).collect();
+        check(&wide, &sets);
+    }
+
+    proptest! {
+        /// Mixed lengths, prefixes, ties, few and many distinct labels, narrow and wide ranks.
+        #[test]
+        fn sorts_like_comparison(
+            labels in 1usize..50,
+            spread in prop_oneof![Just(1u32), Just(1000), Just(u32::MAX / 64)],
+            shape in proptest::collection::vec(proptest::collection::vec(0usize..50, 0..6), 0..300),
+            seed in any::<u32>(),
+        ) {
+            let rank: Vec<u32> = (0..labels as u32)
+                .map(|i| (i.wrapping_mul(seed | 1).wrapping_add(seed) % labels as u32) * spread)
+                .collect();
+            // Distinct ranks per label (as in a conversion).
+            let mut seen = rank.clone();
+            seen.sort_unstable();
+            seen.dedup();
+            prop_assume!(seen.len() == labels);
+            let sets: Vec<Vec<u32>> =
+                shape.iter().map(|s| s.iter().map(|&x| (x % labels) as u32).collect()).collect();
+            check(&rank, &sets);
         }
     }
 
@@ -355,28 +377,5 @@ mod tests {
             permute(&mut v, &perm);
             assert_eq!(v, want);
         }
-    }
-
-    #[test]
-    fn sorts_like_byte_comparison() {
-        let mut v = Vec::new();
-        for a in ["__name__\0x\0", "__name__\0xy\0", "__name__\0x\0a\0b\0", "a", "", "\0", "\0\0"] {
-            for b in
-                ["", "\0", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "common-prefix-that-is-long\0tail"]
-            {
-                v.push(format!("{a}{b}").into_bytes());
-                v.push(format!("{a}{b}").into_bytes());
-            }
-        }
-        check(v.clone());
-        v.reverse();
-        check(v);
-        let many: Vec<Vec<u8>> = (0..500u32)
-            .map(|i| {
-                format!("__name__\0metric_{}\0job\0j\0path\0/api/{}\0", i % 7, (i * 7919) % 101)
-                    .into_bytes()
-            })
-            .collect();
-        check(many);
     }
 }
