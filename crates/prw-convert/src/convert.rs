@@ -234,6 +234,8 @@ struct Run<'a> {
     key_cache: Vec<(&'a str, S<'a>)>,
     /// The current point's label ids.
     flat: Vec<u32>,
+    /// A histogram point's `(bound, cumulative count)` pairs (kept for its allocation).
+    buckets: Vec<(f64, f64)>,
     /// Whether `flat` holds the current plan's template ids (with some point's values), as
     /// [`Run::fast_flat`] leaves it.
     flat_is_template: bool,
@@ -244,10 +246,12 @@ struct Run<'a> {
 }
 
 /// Reads every attribute key and string value of `points` (their length and first and last
-/// byte), so that their cache lines are loaded; returns a value made from what was read.
-fn warm<'a>(points: impl Iterator<Item = &'a [KeyValue]>) -> u64 {
+/// byte), so that their cache lines are loaded; returns a value made from what was read (and
+/// from the second item of each point, what the caller read of the rest of the point).
+fn warm<'a>(points: impl Iterator<Item = (&'a [KeyValue], u64)>) -> u64 {
     let mut acc = 0u64;
-    for attrs in points {
+    for (attrs, rest) in points {
+        acc ^= rest;
         for kv in attrs {
             let k = kv.key.as_bytes();
             acc = acc.wrapping_add(k.len() as u64 + u64::from(k.first().copied().unwrap_or(0)));
@@ -342,6 +346,7 @@ impl<'a> Run<'a> {
             names: String::new(),
             key_cache: Vec::with_capacity(KEY_CACHE),
             flat: Vec::new(),
+            buckets: Vec::new(),
             flat_is_template: false,
             splices: Vec::new(),
         }
@@ -950,12 +955,25 @@ impl<'a> Run<'a> {
         // is long enough that the CPU cannot run ahead to the next point's loads, so each of
         // those misses would stall it in turn; a first pass that only reads them overlaps the
         // misses and leaves the metric's attributes in cache for the real pass.
+        // A histogram point's bounds and counts are two more such blocks.
+        let ends = |v: &[u64], b: &[f64]| {
+            v.first().copied().unwrap_or(0)
+                ^ v.last().copied().unwrap_or(0)
+                ^ b.first().map_or(0, |x| x.to_bits())
+                ^ b.last().map_or(0, |x| x.to_bits())
+        };
         let warmed = match data {
-            Data::Gauge(g) => warm(g.data_points.iter().map(|p| &p.attributes[..])),
-            Data::Sum(s) => warm(s.data_points.iter().map(|p| &p.attributes[..])),
-            Data::Histogram(h) => warm(h.data_points.iter().map(|p| &p.attributes[..])),
-            Data::ExponentialHistogram(h) => warm(h.data_points.iter().map(|p| &p.attributes[..])),
-            Data::Summary(s) => warm(s.data_points.iter().map(|p| &p.attributes[..])),
+            Data::Gauge(g) => warm(g.data_points.iter().map(|p| (&p.attributes[..], 0))),
+            Data::Sum(s) => warm(s.data_points.iter().map(|p| (&p.attributes[..], 0))),
+            Data::Histogram(h) => warm(
+                h.data_points
+                    .iter()
+                    .map(|p| (&p.attributes[..], ends(&p.bucket_counts, &p.explicit_bounds))),
+            ),
+            Data::ExponentialHistogram(h) => {
+                warm(h.data_points.iter().map(|p| (&p.attributes[..], 0)))
+            }
+            Data::Summary(s) => warm(s.data_points.iter().map(|p| (&p.attributes[..], 0))),
         };
         std::hint::black_box(warmed);
         match data {
@@ -1244,23 +1262,25 @@ impl<'a> Run<'a> {
         }
         let Some(ts) = self.begin_point(ctx, &p.attributes, p.time_unix_nano, mark) else { return };
         let st = start_ms(p.start_time_unix_nano, ts);
-        let mut buckets: Vec<(f64, f64)> = Vec::with_capacity(bounds.len());
+        let mut buckets = std::mem::take(&mut self.buckets);
+        buckets.clear();
         if stale_point {
             // Every bucket series gets the marker, even when a stale point carries no counts.
             buckets.extend(bounds.iter().filter(|b| **b != f64::INFINITY).map(|&b| (b, stale())));
             self.report.exemplars_dropped += p.exemplars.len() as u64;
             self.classic_series(ctx, &buckets, stale(), p.sum.map(|_| stale()), ts, st, Vec::new());
-            return;
-        }
-        let mut cumulative: u64 = 0;
-        for (&b, &c) in bounds.iter().zip(&p.bucket_counts) {
-            cumulative = cumulative.wrapping_add(c);
-            if b != f64::INFINITY {
-                buckets.push((b, cumulative as f64));
+        } else {
+            let mut cumulative: u64 = 0;
+            for (&b, &c) in bounds.iter().zip(&p.bucket_counts) {
+                cumulative = cumulative.wrapping_add(c);
+                if b != f64::INFINITY {
+                    buckets.push((b, cumulative as f64));
+                }
             }
+            let exemplars = self.exemplars(&p.exemplars, ts);
+            self.classic_series(ctx, &buckets, p.count as f64, p.sum, ts, st, exemplars);
         }
-        let exemplars = self.exemplars(&p.exemplars, ts);
-        self.classic_series(ctx, &buckets, p.count as f64, p.sum, ts, st, exemplars);
+        self.buckets = buckets;
     }
 
     fn summary_point(&mut self, ctx: &MetricCtx, p: &'a SummaryDataPoint, mark: usize) {
