@@ -328,12 +328,44 @@ impl Index {
     }
 }
 
+/// A label whose value is at most 24 bytes, keyed by its name ref and its value's bytes as
+/// three words (see [`short_key`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct ShortLabel {
+    name: u32,
+    len: u32,
+    words: [u64; 3],
+    /// 0 for an empty entry.
+    id: u32,
+}
+
+/// Entries of the short-label cache (a power of two).
+const SHORT_LABELS: usize = 4096;
+
+/// The bytes of a value of at most 24 bytes as three words: fixed-size loads (overlapping
+/// when the value is not a multiple of eight bytes long), which together with the length
+/// determine the value.
+#[inline]
+fn short_key(b: &[u8]) -> Option<[u64; 3]> {
+    let n = b.len();
+    Some(match n {
+        0..8 => [short_word(b), 0, 0],
+        8..=16 => [word(b), word(&b[n - 8..]), 0],
+        17..=24 => [word(b), word(&b[8..]), word(&b[n - 8..])],
+        _ => return None,
+    })
+}
+
 /// Builds a [`LabelTable`], giving equal strings one symbol and equal labels one id.
 #[derive(Debug)]
 pub(crate) struct Interner {
     table: LabelTable,
     symbol_index: Index,
     label_index: Index,
+    /// A direct-mapped cache in front of `label_index` for short values (most label values:
+    /// methods, codes, hosts, short paths): the key is compared inline, without following
+    /// the table to the value's text.
+    short: Vec<ShortLabel>,
 }
 
 impl Default for Interner {
@@ -350,7 +382,12 @@ fn label_hash(name: u32, value: &[u8]) -> u64 {
 
 impl Interner {
     pub(crate) fn new() -> Self {
-        Self { table: LabelTable::default(), symbol_index: Index::new(), label_index: Index::new() }
+        Self {
+            table: LabelTable::default(),
+            symbol_index: Index::new(),
+            label_index: Index::new(),
+            short: vec![ShortLabel::default(); SHORT_LABELS],
+        }
     }
 
     pub(crate) fn table(&self) -> &LabelTable {
@@ -378,6 +415,23 @@ impl Interner {
     /// The id of the label with name ref `name` and value `value`, added if new.
     #[inline]
     pub(crate) fn label(&mut self, name: u32, value: &str) -> u32 {
+        let Some(words) = short_key(value.as_bytes()) else { return self.label_slow(name, value) };
+        let len = value.len() as u32;
+        let h = (words[0] ^ words[1].rotate_left(21) ^ words[2].rotate_left(42))
+            .wrapping_add(u64::from(name) << 32 | u64::from(len))
+            .wrapping_mul(FX_SEED);
+        let slot = (h >> 52) as usize & (SHORT_LABELS - 1);
+        let e = self.short[slot];
+        if e.id != 0 && e.name == name && e.len == len && e.words == words {
+            return e.id;
+        }
+        let id = self.label_slow(name, value);
+        self.short[slot] = ShortLabel { name, len, words, id };
+        id
+    }
+
+    /// [`Self::label`] through the full index.
+    fn label_slow(&mut self, name: u32, value: &str) -> u32 {
         let h = label_hash(name, value.as_bytes());
         let t = &self.table;
         let found = self.label_index.find(h, |id| {
@@ -481,6 +535,35 @@ mod tests {
             assert_eq!(i.table().wire(id), want.as_slice());
         }
         assert_ne!(i.label_str("x", "y"), i.label_str("y", "y"));
+    }
+
+    #[test]
+    fn the_short_label_cache_keeps_every_byte_and_the_name_apart() {
+        let mut i = Interner::new();
+        let names = [i.symbol("a"), i.symbol("b")];
+        // Values of every length around the word sizes, differing in one byte anywhere.
+        let mut values = Vec::new();
+        for n in 0..=30usize {
+            values.push("x".repeat(n));
+            for at in 0..n {
+                let mut v = vec![b'x'; n];
+                v[at] = b'y';
+                values.push(String::from_utf8(v).expect("ASCII"));
+            }
+        }
+        let ids: Vec<Vec<u32>> =
+            names.iter().map(|&n| values.iter().map(|v| i.label(n, v)).collect()).collect();
+        // Again, now through the cache: the same ids, each label distinct.
+        for (k, &n) in names.iter().enumerate() {
+            for (j, v) in values.iter().enumerate() {
+                assert_eq!(i.label(n, v), ids[k][j], "{v:?}");
+                assert_eq!(i.table().get(ids[k][j]), (["a", "b"][k], v.as_str()));
+            }
+        }
+        let mut all: Vec<u32> = ids.concat();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 2 * values.len());
     }
 
     #[test]
