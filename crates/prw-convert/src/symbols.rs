@@ -339,8 +339,10 @@ struct ShortLabel {
     id: u32,
 }
 
-/// Entries of the short-label cache (a power of two).
+/// Most entries of the short-label cache (a power of two). It starts small and grows with
+/// the number of labels, so a small conversion does not pay for a big one.
 const SHORT_LABELS: usize = 4096;
+const SHORT_LABELS_MIN: usize = 64;
 
 /// The bytes of a value of at most 24 bytes as three words: fixed-size loads (overlapping
 /// when the value is not a multiple of eight bytes long), which together with the length
@@ -386,7 +388,7 @@ impl Interner {
             table: LabelTable::default(),
             symbol_index: Index::new(),
             label_index: Index::new(),
-            short: vec![ShortLabel::default(); SHORT_LABELS],
+            short: vec![ShortLabel::default(); SHORT_LABELS_MIN],
         }
     }
 
@@ -420,13 +422,17 @@ impl Interner {
         let h = (words[0] ^ words[1].rotate_left(21) ^ words[2].rotate_left(42))
             .wrapping_add(u64::from(name) << 32 | u64::from(len))
             .wrapping_mul(FX_SEED);
-        let slot = (h >> 52) as usize & (SHORT_LABELS - 1);
+        let slot = (h >> 52) as usize & (self.short.len() - 1);
         let e = self.short[slot];
         if e.id != 0 && e.name == name && e.len == len && e.words == words {
             return e.id;
         }
         let id = self.label_slow(name, value);
         self.short[slot] = ShortLabel { name, len, words, id };
+        // Four entries per label keeps conflicts rare; a bigger cache starts empty.
+        if self.table.len() * 4 > self.short.len() && self.short.len() < SHORT_LABELS {
+            self.short = vec![ShortLabel::default(); self.short.len() * 4];
+        }
         id
     }
 
