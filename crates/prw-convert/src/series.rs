@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::STALE_NAN_BITS;
-use crate::symbols::{LabelTable, hash_str};
+use crate::symbols::LabelTable;
 
 /// The Prometheus metric type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -432,10 +432,11 @@ impl Series {
     /// look for the same series across several conversions. Stable within one build of this
     /// crate, not across versions.
     pub fn label_hash(&self) -> u64 {
+        // Each label's hash was made when the label was added to its table.
+        let table = self.labels.table();
         let mut h = 0u64;
-        for (k, v) in self.labels() {
-            h = (h.rotate_left(5) ^ hash_str(k.as_bytes())).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            h = (h.rotate_left(5) ^ hash_str(v.as_bytes())).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for &id in self.labels.ids() {
+            h = (h.rotate_left(5) ^ table.content_hash(id)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         }
         // The multiply leaves the low bits weak, and hash maps index by them.
         h ^ (h >> 29)

@@ -188,6 +188,8 @@ pub(crate) struct LabelTable {
     /// The RW 1.0 `labels` entry (`Label` message with its field key and length) of each label.
     wire: Vec<u8>,
     wire_bounds: Vec<usize>,
+    /// A hash of each label's name and value (the same for equal labels of any table).
+    hashes: Vec<u64>,
 }
 
 impl Default for LabelTable {
@@ -197,6 +199,7 @@ impl Default for LabelTable {
             pairs: vec![[0, 0]],
             wire: Vec::new(),
             wire_bounds: vec![0, 0],
+            hashes: vec![0],
         }
     }
 }
@@ -208,6 +211,7 @@ impl LabelTable {
         pairs: Vec::new(),
         wire: Vec::new(),
         wire_bounds: Vec::new(),
+        hashes: Vec::new(),
     };
 
     /// Name and value ref of label `id`.
@@ -231,6 +235,12 @@ impl LabelTable {
             (Some(&a), Some(&b)) => self.wire.get(a..b).unwrap_or(&[]),
             _ => &[],
         }
+    }
+
+    /// A hash of label `id`'s name and value, equal for equal labels of any table.
+    #[inline]
+    pub(crate) fn content_hash(&self, id: u32) -> u64 {
+        self.hashes.get(id as usize).copied().unwrap_or(0)
     }
 
     /// Number of label ids, the unused 0 included.
@@ -258,6 +268,7 @@ impl LabelTable {
         let id = self.pairs.len() as u32;
         self.pairs.push([name, value]);
         let (k, v) = (self.symbols.bytes(name), self.symbols.bytes(value));
+        self.hashes.push((hash_str(k).rotate_left(17) ^ hash_str(v)).wrapping_mul(FX_SEED));
         let mut w = std::mem::take(&mut self.wire);
         crate::wire::put_label(&mut w, k, v);
         self.wire = w;

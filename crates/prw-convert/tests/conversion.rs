@@ -1120,3 +1120,38 @@ fn nul_inside_values_never_merges_different_series() {
     assert_eq!(out.series[0].sample_count(), 21);
     assert_eq!(out.series[1].sample_count(), 21);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Series identity across conversions.
+
+#[test]
+fn label_hash_and_same_labels_agree_across_conversions_and_hand_built_series() {
+    let attrs = |m: &str| vec![s("method", m), s("path", "/a")];
+    let input = one(vec![counter(
+        "requests",
+        "",
+        vec![point(attrs("GET"), NV::AsInt(1)), point(attrs("PUT"), NV::AsInt(2))],
+    )]);
+    let a = convert(no_extras(), &input);
+    let b = convert(no_extras(), &input);
+    assert_eq!(a.series.len(), 2);
+    for (x, y) in a.series.iter().zip(&b.series) {
+        // Two conversions: separate label tables, the same labels.
+        assert!(x.same_labels(y));
+        assert_eq!(x.label_hash(), y.label_hash());
+        let labels: Vec<(&str, &str)> = x.labels().collect();
+        let hand = prw_convert::Series::new(
+            &labels,
+            x.metadata().clone(),
+            x.samples().to_vec(),
+            vec![],
+            vec![],
+        )
+        .expect("valid labels");
+        assert!(hand.same_labels(x));
+        assert_eq!(hand.label_hash(), x.label_hash());
+    }
+    let (get, put) = (&a.series[0], &a.series[1]);
+    assert!(!get.same_labels(put));
+    assert_ne!(get.label_hash(), put.label_hash());
+}
