@@ -7,11 +7,14 @@ use std::sync::Arc;
 
 use prw_proto::{rw1, rw2};
 
-use crate::series::{BucketSpan, Exemplar, LabelStore, Metadata, NativeHistogram, Sample, Series};
+use crate::series::{
+    BucketSpan, Exemplar, LabelStore, Metadata, NativeHistogram, Points, Sample, Series,
+};
 use crate::sort::bytes_eq;
 use crate::symbols::FxHasher;
 use crate::wire::{
-    label_body_len, ld_len, put_label, put_ld, put_str_field, put_varint, str_field_len, varint_len,
+    HEAD, IntField, Out, append, key_varint, label_body_len, ld_len, str_field_len, varint_len,
+    varint_word,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -142,10 +145,33 @@ pub fn to_rw2(series: &[Series]) -> rw2::Request {
 // The RW 2.0 symbol table.
 
 /// Symbols in order of first use (`""` first) and, for each series in order, the refs of its
-/// labels, of each exemplar's labels, then of its help and unit.
+/// labels, of each exemplar's labels, then of its help and unit. The plain way, one lookup per
+/// string: the reference [`encode_rw2`]'s own table is checked against.
 struct SymbolTable<'s> {
     symbols: Vec<&'s [u8]>,
     refs: Vec<u32>,
+}
+
+impl<'s> SymbolTable<'s> {
+    fn build(series: &'s [Series]) -> Self {
+        let mut table = Interner::new(series.len());
+        let mut refs = Vec::new();
+        for s in series {
+            for (n, v) in s.labels() {
+                refs.push(table.intern(n.as_bytes()));
+                refs.push(table.intern(v.as_bytes()));
+            }
+            for e in &s.exemplars {
+                for (n, v) in &e.labels {
+                    refs.push(table.intern(n.as_bytes()));
+                    refs.push(table.intern(v.as_bytes()));
+                }
+            }
+            refs.push(table.intern(s.metadata.help.as_bytes()));
+            refs.push(table.intern(s.metadata.unit.as_bytes()));
+        }
+        Self { symbols: table.symbols, refs }
+    }
 }
 
 /// A symbol's bytes as a map key: hashed without a length prefix and compared without a
@@ -169,19 +195,18 @@ impl std::hash::Hash for Sym<'_> {
     }
 }
 
-/// FxHash map from a symbol to its ref.
-type SymbolMap<'s> = HashMap<Sym<'s>, u32, BuildHasherDefault<FxHasher>>;
+type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// The symbols seen so far and their refs.
 struct Interner<'s> {
-    map: SymbolMap<'s>,
+    map: HashMap<Sym<'s>, u32, FxBuild>,
     symbols: Vec<&'s [u8]>,
 }
 
 impl<'s> Interner<'s> {
     fn new(capacity: usize) -> Self {
-        // Sized for about one new symbol per series up front: growing a big table rehashes it.
-        let mut map = SymbolMap::with_capacity_and_hasher(capacity + 64, Default::default());
+        let mut map =
+            HashMap::with_capacity_and_hasher(capacity.min(1 << 16) + 64, FxBuild::default());
         map.insert(Sym(b""), 0);
         Self { map, symbols: vec![b""] }
     }
@@ -200,80 +225,120 @@ impl<'s> Interner<'s> {
     }
 }
 
-/// How many label stores' ref maps [`SymbolTable::build`] keeps at once. A batch usually holds
-/// the series of one or two conversions; series built one by one each have a store of their
-/// own, and for them a map saves nothing.
-const STORE_MAPS: usize = 8;
+/// What [`encode_rw2`] learns about a request before writing it (the symbols come first in the
+/// message, so every symbol must be known before any series is written).
+struct Rw2Plan<'s> {
+    symbols: Vec<&'s [u8]>,
+    /// Per label store, per label id: the varints of the label's name and value refs, with
+    /// their length in byte 15 (0 for a label no series of the request uses). Each distinct
+    /// label of a store is looked up once per request, and a series' packed label refs are
+    /// one 16-byte copy per label.
+    maps: Vec<Vec<u128>>,
+    /// Per series: bytes of its packed label refs, its store's map (`NO_MAP`: none), and its
+    /// metadata field in `metas`.
+    rows: Vec<Row>,
+    /// The refs of every exemplar's labels, series by series.
+    exemplar_refs: Vec<u32>,
+    /// Each metric family's `metadata` field (key, length, type, help and unit refs), and how
+    /// many of its bytes count.
+    metas: Vec<(u128, usize)>,
+}
 
-impl<'s> SymbolTable<'s> {
+#[derive(Clone, Copy)]
+struct Row {
+    labels_len: u32,
+    map: u32,
+    meta: u32,
+}
+
+const NO_MAP: u32 = u32::MAX;
+
+/// A label's name and value refs as packed varints in a word, their length in the top byte.
+fn label_word(name: u32, value: u32) -> u128 {
+    let (n, nl) = varint_word(u64::from(name));
+    let (v, vl) = varint_word(u64::from(value));
+    n | v << (8 * nl) | ((nl + vl) as u128) << 120
+}
+
+/// The bytes that count in a label word.
+#[inline]
+fn label_word_len(w: u128) -> usize {
+    (w >> 120) as usize
+}
+
+/// An RW 2.0 `metadata` field (field 5 of `TimeSeries`) with its key and length.
+fn metadata_word(kind: i32, help: u32, unit: u32) -> (u128, usize) {
+    let mut body = 0u128;
+    let mut n = 0;
+    for (key, v) in [(0x08, kind as u32), (0x18, help), (0x20, unit)] {
+        if v != 0 {
+            let (w, l) = key_varint(key, u64::from(v));
+            body |= w << (8 * n);
+            n += l;
+        }
+    }
+    // At most 2 + 6 + 6 bytes.
+    (0x2a | (n as u128) << 8 | body << 16, n + 2)
+}
+
+impl<'s> Rw2Plan<'s> {
     fn build(series: &'s [Series]) -> Self {
         let mut table = Interner::new(series.len());
-        let mut refs: Vec<u32> = Vec::with_capacity(series.len() * 16);
-        // Per label store, its labels' request refs (name ref in the high half, value ref in
-        // the low one; `UNSEEN` before first use): each distinct label of a store is looked
-        // up once per request, not once per use.
-        const UNSEEN: u64 = u64::MAX;
-        let mut maps: Vec<(&'s LabelStore, Vec<u64>)> = Vec::new();
-        let mut current: Option<usize> = None;
+        let mut maps: Vec<Vec<u128>> = Vec::new();
+        // The map of each store seen, by address (the stores are borrowed for 's, so no
+        // address is reused meanwhile). Consecutive series nearly always share a store.
+        let mut by_store: HashMap<usize, u32, FxBuild> = HashMap::default();
+        let mut current = (0usize, NO_MAP);
+        let mut rows = Vec::with_capacity(series.len());
+        let mut exemplar_refs = Vec::new();
+        let mut metas = Vec::new();
         let mut prev_meta: Option<&'s Arc<Metadata>> = None;
-        let mut meta_refs = (0u32, 0u32);
         for s in series {
+            let mut row = Row { labels_len: 0, map: NO_MAP, meta: 0 };
             if let Some(store) = s.labels.store.as_deref() {
-                let at = match current {
-                    Some(i) if std::ptr::eq(maps[i].0, store) => i,
-                    _ => {
-                        let i = match maps.iter().position(|(m, _)| std::ptr::eq(*m, store)) {
-                            Some(i) => i,
-                            None => {
-                                if maps.len() == STORE_MAPS {
-                                    maps.remove(0);
-                                }
-                                maps.push((store, vec![UNSEEN; store.table.len()]));
-                                maps.len() - 1
-                            }
-                        };
-                        current = Some(i);
-                        i
+                let key = std::ptr::from_ref::<LabelStore>(store) as usize;
+                if key != current.0 {
+                    let next = maps.len() as u32;
+                    let m = *by_store.entry(key).or_insert(next);
+                    if m == next {
+                        maps.push(vec![0; store.table.len()]);
                     }
-                };
-                let map = &mut maps[at].1;
-                let labels = &store.table;
-                for &id in s.labels.ids() {
-                    let known = map.get(id as usize).copied().unwrap_or(UNSEEN);
-                    let pair = if known != UNSEEN {
-                        known
-                    } else {
-                        let [n, v] = labels.pair(id);
-                        let n = table.intern(labels.symbols.bytes(n));
-                        let v = table.intern(labels.symbols.bytes(v));
-                        let pair = (u64::from(n) << 32) | u64::from(v);
-                        if let Some(slot) = map.get_mut(id as usize) {
-                            *slot = pair;
+                    current = (key, m);
+                }
+                row.map = current.1;
+                if let Some(map) = maps.get_mut(current.1 as usize) {
+                    let labels = &store.table;
+                    let mut len = 0u32;
+                    for &id in s.labels.ids() {
+                        let Some(w) = map.get_mut(id as usize) else { continue };
+                        if *w == 0 {
+                            let [n, v] = labels.pair(id);
+                            let n = table.intern(labels.symbols.bytes(n));
+                            let v = table.intern(labels.symbols.bytes(v));
+                            *w = label_word(n, v);
                         }
-                        pair
-                    };
-                    refs.push((pair >> 32) as u32);
-                    refs.push(pair as u32);
+                        len += label_word_len(*w) as u32;
+                    }
+                    row.labels_len = len;
                 }
             }
             for e in &s.exemplars {
                 for (n, v) in &e.labels {
-                    refs.push(table.intern(n.as_bytes()));
-                    refs.push(table.intern(v.as_bytes()));
+                    exemplar_refs.push(table.intern(n.as_bytes()));
+                    exemplar_refs.push(table.intern(v.as_bytes()));
                 }
             }
             // Every series of a metric family shares one `Arc<Metadata>`.
             if !prev_meta.is_some_and(|p| Arc::ptr_eq(p, &s.metadata)) {
-                meta_refs = (
-                    table.intern(s.metadata.help.as_bytes()),
-                    table.intern(s.metadata.unit.as_bytes()),
-                );
+                let help = table.intern(s.metadata.help.as_bytes());
+                let unit = table.intern(s.metadata.unit.as_bytes());
+                metas.push(metadata_word(s.metadata.kind.proto_value(), help, unit));
+                prev_meta = Some(&s.metadata);
             }
-            refs.push(meta_refs.0);
-            refs.push(meta_refs.1);
-            prev_meta = Some(&s.metadata);
+            row.meta = metas.len() as u32 - 1;
+            rows.push(row);
         }
-        Self { symbols: table.symbols, refs }
+        Self { symbols: table.symbols, maps, rows, exemplar_refs, metas }
     }
 }
 
@@ -296,31 +361,8 @@ fn double_len(v: f64) -> usize {
 }
 
 #[inline]
-fn put_double(buf: &mut Vec<u8>, key: u8, v: f64) {
-    if v != 0.0 {
-        buf.push(key);
-        buf.extend_from_slice(&v.to_le_bytes());
-    }
-}
-
-#[inline]
 fn int_len(v: i64) -> usize {
     if v != 0 { 1 + varint_len(v as u64) } else { 0 }
-}
-
-#[inline]
-fn put_int(buf: &mut Vec<u8>, key: u8, v: i64) {
-    if v != 0 {
-        buf.push(key);
-        put_varint(buf, v as u64);
-    }
-}
-
-#[inline]
-fn sample_len(s: &Sample, rw2: bool) -> usize {
-    double_len(s.value)
-        + int_len(s.timestamp_ms)
-        + if rw2 { int_len(s.start_timestamp_ms) } else { 0 }
 }
 
 fn span_len(s: &BucketSpan) -> usize {
@@ -355,50 +397,100 @@ fn histogram_len(h: &NativeHistogram, rw2: bool) -> usize {
     n
 }
 
-fn put_spans(buf: &mut Vec<u8>, key: u8, spans: &[BucketSpan]) {
+fn put_spans(o: &mut Out<'_>, key: u8, spans: &[BucketSpan]) {
     for s in spans {
-        put_ld(buf, key, span_len(s));
+        o.key_varint(key, span_len(s) as u64);
         if s.offset != 0 {
-            buf.push(0x08);
-            put_varint(buf, zigzag32(s.offset));
+            o.key_varint(0x08, zigzag32(s.offset));
         }
         if s.length != 0 {
-            buf.push(0x10);
-            put_varint(buf, u64::from(s.length));
+            o.key_varint(0x10, u64::from(s.length));
         }
     }
 }
 
-fn put_deltas(buf: &mut Vec<u8>, key: u8, d: &[i64]) {
+fn put_deltas(o: &mut Out<'_>, key: u8, d: &[i64]) {
     if !d.is_empty() {
-        put_ld(buf, key, deltas_body_len(d));
+        o.key_varint(key, deltas_body_len(d) as u64);
         for &x in d {
-            put_varint(buf, zigzag64(x));
+            o.varint(zigzag64(x));
         }
     }
 }
 
-fn put_histogram(buf: &mut Vec<u8>, key: u8, h: &NativeHistogram, rw2: bool) {
-    put_ld(buf, key, histogram_len(h, rw2));
-    buf.push(0x08);
-    put_varint(buf, h.count);
-    put_double(buf, 0x19, h.sum);
+/// Writes a histogram field whose body is `len` bytes (`histogram_len`).
+fn put_histogram(o: &mut Out<'_>, key: u8, h: &NativeHistogram, len: usize, rw2: bool) {
+    o.key_varint(key, len as u64);
+    o.key_varint(0x08, h.count);
+    o.double(0x19, h.sum);
     if h.schema != 0 {
-        buf.push(0x20);
-        put_varint(buf, zigzag32(h.schema));
+        o.key_varint(0x20, zigzag32(h.schema));
     }
-    put_double(buf, 0x29, h.zero_threshold);
-    buf.push(0x30);
-    put_varint(buf, h.zero_count);
-    put_spans(buf, 0x42, &h.negative_spans);
-    put_deltas(buf, 0x4a, &h.negative_deltas);
-    put_spans(buf, 0x5a, &h.positive_spans);
-    put_deltas(buf, 0x62, &h.positive_deltas);
-    put_int(buf, 0x78, h.timestamp_ms);
+    o.double(0x29, h.zero_threshold);
+    o.key_varint(0x30, h.zero_count);
+    put_spans(o, 0x42, &h.negative_spans);
+    put_deltas(o, 0x4a, &h.negative_deltas);
+    put_spans(o, 0x5a, &h.positive_spans);
+    put_deltas(o, 0x62, &h.positive_deltas);
+    o.int(0x78, h.timestamp_ms);
     if rw2 && h.start_timestamp_ms != 0 {
-        buf.extend_from_slice(&[0x88, 0x01]);
-        put_varint(buf, h.start_timestamp_ms as u64);
+        o.byte(0x88);
+        o.byte(0x01);
+        o.varint(h.start_timestamp_ms as u64);
     }
+}
+
+/// The timestamp fields of a request's samples: the series of one collection share them, so
+/// their bytes are kept from one sample to the next.
+struct SampleFields {
+    timestamp: IntField,
+    start: IntField,
+}
+
+impl SampleFields {
+    fn new() -> Self {
+        Self { timestamp: IntField::new(0x10), start: IntField::new(0x18) }
+    }
+}
+
+/// A `samples` entry (field 2 in RW 1.0 and 2.0 alike, `start_timestamp` only in 2.0): its key,
+/// length and value as one word, its timestamp fields as words, and how many bytes of each
+/// count.
+#[inline(always)]
+fn sample_words(x: &Sample, f: &mut SampleFields, rw2: bool) -> [(u128, usize); 3] {
+    let ts = f.timestamp.get(x.timestamp_ms);
+    let st = if rw2 { f.start.get(x.start_timestamp_ms) } else { (0, 0) };
+    let (value, n) = if x.value != 0.0 {
+        (0x09 << 16 | u128::from(x.value.to_bits()) << 24, 11)
+    } else {
+        (0, 2)
+    };
+    // At most 9 + 11 + 11 bytes: the length is one byte.
+    let len = (n - 2 + ts.1 + st.1) as u128;
+    [(0x12 | len << 8 | value, n), ts, st]
+}
+
+#[inline]
+fn put_samples(o: &mut Out<'_>, samples: &[Sample], f: &mut SampleFields, rw2: bool) {
+    for x in samples {
+        let [head, ts, st] = sample_words(x, f, rw2);
+        o.word(head.0, head.1);
+        o.word(ts.0, ts.1);
+        if rw2 {
+            o.word(st.0, st.1);
+        }
+    }
+}
+
+/// Bytes of a series' `samples` entries, keys and lengths included.
+fn samples_len(samples: &[Sample], f: &mut SampleFields, rw2: bool) -> usize {
+    samples
+        .iter()
+        .map(|x| {
+            let [head, ts, st] = sample_words(x, f, rw2);
+            head.1 + ts.1 + st.1
+        })
+        .sum()
 }
 
 fn exemplar_len_rw1(e: &Exemplar) -> usize {
@@ -407,56 +499,98 @@ fn exemplar_len_rw1(e: &Exemplar) -> usize {
         + int_len(e.timestamp_ms)
 }
 
-fn series_body_len_rw1(s: &Series) -> usize {
-    let mut n = s.labels.wire_len();
-    for x in s.samples.iter() {
-        n += ld_len(sample_len(x, false));
-    }
-    for e in &s.exemplars {
-        n += ld_len(exemplar_len_rw1(e));
-    }
-    for h in &s.histograms {
-        n += ld_len(histogram_len(h, false));
-    }
-    n
+/// Bytes of a series' RW 1.0 `labels` entries.
+#[inline]
+pub(crate) fn labels_len_rw1(ids: &[u32], bounds: &[usize]) -> usize {
+    ids.iter()
+        .map(|&id| match bounds.get(id as usize..id as usize + 2) {
+            Some(&[a, b]) => b - a,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Bytes of a series' RW 1.0 exemplars and histograms.
+fn extras_len_rw1(s: &Series) -> usize {
+    s.exemplars.iter().map(|e| ld_len(exemplar_len_rw1(e))).sum::<usize>()
+        + s.histograms.iter().map(|h| ld_len(histogram_len(h, false))).sum::<usize>()
 }
 
 pub(crate) fn series_len_rw1(s: &Series) -> usize {
-    ld_len(series_body_len_rw1(s))
+    let samples: usize =
+        s.samples.iter().map(|x| 2 + double_len(x.value) + int_len(x.timestamp_ms)).sum();
+    let mut body = s.labels.wire_len() + samples;
+    if !(s.exemplars.is_empty() && s.histograms.is_empty()) {
+        body += extras_len_rw1(s);
+    }
+    ld_len(body)
 }
 
-fn put_sample(buf: &mut Vec<u8>, key: u8, x: &Sample, rw2: bool) {
-    put_ld(buf, key, sample_len(x, rw2));
-    put_double(buf, 0x09, x.value);
-    put_int(buf, 0x10, x.timestamp_ms);
-    if rw2 {
-        put_int(buf, 0x18, x.start_timestamp_ms);
+/// Writes a series' RW 1.0 exemplars and histograms.
+fn put_extras_rw1(o: &mut Out<'_>, s: &Series) {
+    for e in &s.exemplars {
+        o.key_varint(0x1a, exemplar_len_rw1(e) as u64);
+        for (name, value) in &e.labels {
+            let (name, value) = (name.as_bytes(), value.as_bytes());
+            o.key_varint(0x0a, label_body_len(name, value) as u64);
+            o.str_field(0x0a, name);
+            o.str_field(0x12, value);
+        }
+        o.double(0x11, e.value);
+        o.int(0x18, e.timestamp_ms);
     }
+    for h in &s.histograms {
+        put_histogram(o, 0x22, h, histogram_len(h, false), false);
+    }
+}
+
+/// Writes an RW 1.0 series' labels.
+#[inline]
+fn put_labels_rw1(o: &mut Out<'_>, ids: &[u32], wire: &[u8], bounds: &[usize]) {
+    for &id in ids {
+        if let Some(&[a, b]) = bounds.get(id as usize..id as usize + 2) {
+            o.copy(wire, a, b - a);
+        }
+    }
+}
+
+/// Writes an RW 1.0 series with several samples, or none, or exemplars or histograms.
+#[inline(never)]
+fn put_series_rw1(buf: &mut Vec<u8>, s: &Series, fields: &mut SampleFields) {
+    let (wire, bounds) = s.labels.table().wire_parts();
+    let ids = s.labels.ids();
+    let body =
+        labels_len_rw1(ids, bounds) + samples_len(&s.samples, fields, false) + extras_len_rw1(s);
+    append(buf, HEAD + body, |o| {
+        o.key_varint(0x0a, body as u64);
+        put_labels_rw1(o, ids, wire, bounds);
+        put_samples(o, &s.samples, fields, false);
+        put_extras_rw1(o, s);
+    });
 }
 
 /// Encodes a Remote Write 1.0 `WriteRequest`, appending to `buf`. The bytes are exactly
 /// `prost::Message::encode_to_vec(&to_rw1(series, metadata))`, without building it.
 pub fn encode_rw1(series: &[Series], metadata: &[Metadata], buf: &mut Vec<u8>) {
+    let mut fields = SampleFields::new();
     for s in series {
-        put_ld(buf, 0x0a, series_body_len_rw1(s));
-        let labels = s.labels.table();
-        for &id in s.labels.ids() {
-            buf.extend_from_slice(labels.wire(id));
-        }
-        for x in s.samples.iter() {
-            put_sample(buf, 0x12, x, false);
-        }
-        for e in &s.exemplars {
-            put_ld(buf, 0x1a, exemplar_len_rw1(e));
-            for (name, value) in &e.labels {
-                put_label(buf, name.as_bytes(), value.as_bytes());
-            }
-            put_double(buf, 0x11, e.value);
-            put_int(buf, 0x18, e.timestamp_ms);
-        }
-        for h in &s.histograms {
-            put_histogram(buf, 0x22, h, false);
-        }
+        // The common series: one sample, nothing else. Its sample is sized and written once.
+        let (Points::One(x), true, true) =
+            (&s.samples, s.exemplars.is_empty(), s.histograms.is_empty())
+        else {
+            put_series_rw1(buf, s, &mut fields);
+            continue;
+        };
+        let (wire, bounds) = s.labels.table().wire_parts();
+        let ids = s.labels.ids();
+        let [head, ts, _] = sample_words(x, &mut fields, false);
+        let body = labels_len_rw1(ids, bounds) + head.1 + ts.1;
+        append(buf, HEAD + body, |o| {
+            o.key_varint(0x0a, body as u64);
+            put_labels_rw1(o, ids, wire, bounds);
+            o.word(head.0, head.1);
+            o.word(ts.0, ts.1);
+        });
     }
     for m in metadata {
         let t = m.kind.proto_value();
@@ -464,11 +598,13 @@ pub fn encode_rw1(series: &[Series], metadata: &[Metadata], buf: &mut Vec<u8>) {
             + str_field_len(m.metric_family_name.as_bytes())
             + str_field_len(m.help.as_bytes())
             + str_field_len(m.unit.as_bytes());
-        put_ld(buf, 0x1a, body);
-        put_int(buf, 0x08, i64::from(t));
-        put_str_field(buf, 0x12, m.metric_family_name.as_bytes());
-        put_str_field(buf, 0x22, m.help.as_bytes());
-        put_str_field(buf, 0x2a, m.unit.as_bytes());
+        append(buf, HEAD + body, |o| {
+            o.key_varint(0x1a, body as u64);
+            o.int(0x08, i64::from(t));
+            o.str_field(0x12, m.metric_family_name.as_bytes());
+            o.str_field(0x22, m.help.as_bytes());
+            o.str_field(0x2a, m.unit.as_bytes());
+        });
     }
 }
 
@@ -476,76 +612,141 @@ fn refs_body_len(refs: &[u32]) -> usize {
     refs.iter().map(|&r| varint_len(u64::from(r))).sum()
 }
 
-fn put_refs(buf: &mut Vec<u8>, key: u8, refs: &[u32], body: usize) {
-    if !refs.is_empty() {
-        put_ld(buf, key, body);
-        for &r in refs {
-            put_varint(buf, u64::from(r));
+/// Bytes of an RW 2.0 exemplar's body.
+fn exemplar_len_rw2(e: &Exemplar, refs: &[u32]) -> usize {
+    (if refs.is_empty() { 0 } else { ld_len(refs_body_len(refs)) })
+        + double_len(e.value)
+        + int_len(e.timestamp_ms)
+}
+
+/// A series' RW 2.0 exemplars with their label refs (from `refs`, the request's exemplar refs
+/// from this series' first on): the bytes of the entries, and of the refs they take.
+fn exemplars_len_rw2(s: &Series, refs: &[u32]) -> (usize, usize) {
+    let (mut len, mut at) = (0, 0);
+    for e in &s.exemplars {
+        let r = refs.get(at..at + e.labels.len() * 2).unwrap_or_default();
+        at += r.len();
+        len += ld_len(exemplar_len_rw2(e, r));
+    }
+    (len, at)
+}
+
+/// Writes a series' RW 2.0 histograms and exemplars.
+fn put_extras_rw2(o: &mut Out<'_>, s: &Series, refs: &[u32]) {
+    for h in &s.histograms {
+        put_histogram(o, 0x1a, h, histogram_len(h, true), true);
+    }
+    let mut at = 0;
+    for e in &s.exemplars {
+        let r = refs.get(at..at + e.labels.len() * 2).unwrap_or_default();
+        at += r.len();
+        o.key_varint(0x22, exemplar_len_rw2(e, r) as u64);
+        if !r.is_empty() {
+            o.key_varint(0x0a, refs_body_len(r) as u64);
+            for &x in r {
+                o.varint(u64::from(x));
+            }
+        }
+        o.double(0x11, e.value);
+        o.int(0x18, e.timestamp_ms);
+    }
+}
+
+/// A series' RW 2.0 labels: the bytes of its packed refs, and where their words are.
+#[derive(Clone, Copy)]
+struct Rw2Labels<'a> {
+    len: usize,
+    ids: &'a [u32],
+    map: &'a [u128],
+}
+
+impl Rw2Labels<'_> {
+    /// Bytes of the `labels_refs` field.
+    #[inline]
+    fn field_len(&self) -> usize {
+        if self.len == 0 { 0 } else { ld_len(self.len) }
+    }
+
+    #[inline]
+    fn put(&self, o: &mut Out<'_>) {
+        if self.len != 0 {
+            o.key_varint(0x0a, self.len as u64);
+            for &id in self.ids {
+                if let Some(&w) = self.map.get(id as usize) {
+                    o.word(w, label_word_len(w));
+                }
+            }
         }
     }
+}
+
+/// Writes an RW 2.0 series with several samples, or none, or exemplars or histograms;
+/// `ex_refs` are the refs of its exemplars' labels and those of the series after it.
+/// Returns how many of them it used.
+#[inline(never)]
+fn put_series_rw2(
+    buf: &mut Vec<u8>,
+    s: &Series,
+    labels: Rw2Labels<'_>,
+    meta: (u128, usize),
+    ex_refs: &[u32],
+    fields: &mut SampleFields,
+) -> usize {
+    let (ex_len, used) = exemplars_len_rw2(s, ex_refs);
+    let ex_refs = ex_refs.get(..used).unwrap_or_default();
+    let body = labels.field_len()
+        + samples_len(&s.samples, fields, true)
+        + s.histograms.iter().map(|h| ld_len(histogram_len(h, true))).sum::<usize>()
+        + ex_len
+        + meta.1;
+    append(buf, HEAD + body, |o| {
+        o.key_varint(0x2a, body as u64);
+        labels.put(o);
+        put_samples(o, &s.samples, fields, true);
+        put_extras_rw2(o, s, ex_refs);
+        o.word(meta.0, meta.1);
+    });
+    used
 }
 
 /// Encodes a Remote Write 2.0 `Request`, appending to `buf`. The bytes are exactly
 /// `prost::Message::encode_to_vec(&to_rw2(series))`, without building it.
 pub fn encode_rw2(series: &[Series], buf: &mut Vec<u8>) {
-    let table = SymbolTable::build(series);
-    for s in &table.symbols {
-        put_ld(buf, 0x22, s.len());
-        buf.extend_from_slice(s);
+    let plan = Rw2Plan::build(series);
+    for s in &plan.symbols {
+        append(buf, HEAD + s.len(), |o| {
+            o.key_varint(0x22, s.len() as u64);
+            o.bytes(s);
+        });
     }
-    let mut at = 0usize;
-    for s in series {
-        let label_refs = &table.refs[at..at + s.labels.len() * 2];
-        at += label_refs.len();
-        let labels_body = refs_body_len(label_refs);
-        let mut body = if label_refs.is_empty() { 0 } else { ld_len(labels_body) };
-        for x in s.samples.iter() {
-            body += ld_len(sample_len(x, true));
-        }
-        for h in &s.histograms {
-            body += ld_len(histogram_len(h, true));
-        }
-        let ex_start = at;
-        for e in &s.exemplars {
-            let r = &table.refs[at..at + e.labels.len() * 2];
-            at += r.len();
-            let eb = if r.is_empty() { 0 } else { ld_len(refs_body_len(r)) }
-                + double_len(e.value)
-                + int_len(e.timestamp_ms);
-            body += ld_len(eb);
-        }
-        let (help_ref, unit_ref) = (table.refs[at], table.refs[at + 1]);
-        at += 2;
-        let t = s.metadata.kind.proto_value();
-        let meta_body =
-            int_len(i64::from(t)) + int_len(i64::from(help_ref)) + int_len(i64::from(unit_ref));
-        body += ld_len(meta_body);
-
-        put_ld(buf, 0x2a, body);
-        put_refs(buf, 0x0a, label_refs, labels_body);
-        for x in s.samples.iter() {
-            put_sample(buf, 0x12, x, true);
-        }
-        for h in &s.histograms {
-            put_histogram(buf, 0x1a, h, true);
-        }
-        let mut eat = ex_start;
-        for e in &s.exemplars {
-            let r = &table.refs[eat..eat + e.labels.len() * 2];
-            eat += r.len();
-            let rb = refs_body_len(r);
-            let eb = if r.is_empty() { 0 } else { ld_len(rb) }
-                + double_len(e.value)
-                + int_len(e.timestamp_ms);
-            put_ld(buf, 0x22, eb);
-            put_refs(buf, 0x0a, r, rb);
-            put_double(buf, 0x11, e.value);
-            put_int(buf, 0x18, e.timestamp_ms);
-        }
-        put_ld(buf, 0x2a, meta_body);
-        put_int(buf, 0x08, i64::from(t));
-        put_int(buf, 0x18, i64::from(help_ref));
-        put_int(buf, 0x20, i64::from(unit_ref));
+    let mut fields = SampleFields::new();
+    let mut ex_at = 0usize;
+    let none: &[u128] = &[];
+    for (s, row) in series.iter().zip(&plan.rows) {
+        let labels = Rw2Labels {
+            len: row.labels_len as usize,
+            ids: s.labels.ids(),
+            map: plan.maps.get(row.map as usize).map_or(none, Vec::as_slice),
+        };
+        let meta = plan.metas.get(row.meta as usize).copied().unwrap_or((0, 0));
+        // The common series: one sample, nothing else. Its sample is sized and written once.
+        let (Points::One(x), true, true) =
+            (&s.samples, s.exemplars.is_empty(), s.histograms.is_empty())
+        else {
+            let refs = plan.exemplar_refs.get(ex_at..).unwrap_or_default();
+            ex_at += put_series_rw2(buf, s, labels, meta, refs, &mut fields);
+            continue;
+        };
+        let [head, ts, st] = sample_words(x, &mut fields, true);
+        let body = labels.field_len() + head.1 + ts.1 + st.1 + meta.1;
+        append(buf, HEAD + body, |o| {
+            o.key_varint(0x2a, body as u64);
+            labels.put(o);
+            o.word(head.0, head.1);
+            o.word(ts.0, ts.1);
+            o.word(st.0, st.1);
+            o.word(meta.0, meta.1);
+        });
     }
 }
 

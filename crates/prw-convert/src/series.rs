@@ -222,8 +222,8 @@ impl LabelSet {
 
     /// Bytes of the set's RW 1.0 `labels` entries.
     pub(crate) fn wire_len(&self) -> usize {
-        let t = self.table();
-        self.ids().iter().map(|&id| t.wire(id).len()).sum()
+        let (_, bounds) = self.table().wire_parts();
+        crate::encode::labels_len_rw1(self.ids(), bounds)
     }
 }
 

@@ -228,7 +228,7 @@ impl LabelTable {
     }
 
     /// The RW 1.0 `labels` entry of label `id`.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn wire(&self, id: u32) -> &[u8] {
         let i = id as usize;
         match (self.wire_bounds.get(i), self.wire_bounds.get(i + 1)) {
@@ -241,6 +241,13 @@ impl LabelTable {
     #[inline]
     pub(crate) fn content_hash(&self, id: u32) -> u64 {
         self.hashes.get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// All labels' RW 1.0 entries in one buffer, and where each starts (label `id`'s entry is
+    /// `bounds[id]..bounds[id + 1]`): for encoders that copy entries in fixed-width chunks.
+    #[inline]
+    pub(crate) fn wire_parts(&self) -> (&[u8], &[usize]) {
+        (&self.wire, &self.wire_bounds)
     }
 
     /// Number of label ids, the unused 0 included.

@@ -8,8 +8,8 @@ use common::*;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use prw_convert::{
-    ConvertOptions, Converter, DeltaToCumulative, ExpHistogramMode, PromoteResourceAttributes,
-    Protocol, TranslationStrategy,
+    ConvertOptions, Converter, DeltaToCumulative, ExpHistogramMode, Metadata,
+    PromoteResourceAttributes, Protocol, Sample, Series, TranslationStrategy,
 };
 use prw_proto::otlp::common::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value::Value,
@@ -463,6 +463,48 @@ proptest! {
         };
         let out = convert(opts, &input);
         prop_assert!(out.series.len() + out.report.dropped.len() > 0);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// A batch may mix, in any order, series of several conversions and series built one by
+    /// one (the exporter's batches and its persistent queue do), each source with a label store
+    /// of its own, more stores than the RW 2.0 encoder keeps maps for at once: the encoders
+    /// still give what prost gives.
+    #[test]
+    fn batches_mixing_label_stores_encode_as_prost(
+        inputs in proptest::collection::vec(resource_metrics(), 1..4),
+        singles in 0usize..12,
+        picks in proptest::collection::vec((0usize..16, any::<proptest::sample::Index>()), 0..80),
+    ) {
+        let converted: Vec<Vec<Series>> =
+            inputs.iter().map(|i| convert(ConvertOptions::default(), i).series).collect();
+        let own: Vec<Series> = (0..singles)
+            .map(|i| {
+                let v = i.to_string();
+                let labels = [("__name__", "single"), ("i", v.as_str()), ("job", "j")];
+                let meta = Metadata { help: format!("help {}", i % 3), ..Metadata::default() };
+                let sample = Sample { value: i as f64, timestamp_ms: 1 + i as i64, start_timestamp_ms: 0 };
+                Series::new(&labels, meta, vec![sample], vec![], vec![]).expect("valid series")
+            })
+            .collect();
+        let mut sources: Vec<&[Series]> = converted.iter().map(Vec::as_slice).collect();
+        sources.extend(own.chunks(1));
+        sources.retain(|s| !s.is_empty());
+        let batch: Vec<Series> = if sources.is_empty() {
+            Vec::new()
+        } else {
+            picks
+                .iter()
+                .map(|(src, ix)| {
+                    let from = sources[src % sources.len()];
+                    from[ix.index(from.len())].clone()
+                })
+                .collect()
+        };
+        check_encodings(&batch, &[]);
     }
 }
 
