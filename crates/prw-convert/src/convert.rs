@@ -889,7 +889,7 @@ impl<'a> Run<'a> {
     }
 
     /// Sets the series made since `start` (one metric's) aside as a chunk: `finish` sorts
-    /// each chunk and puts the chunks in order ([`crate::sort::assemble`]).
+    /// each chunk and puts the chunks in order.
     fn sort_chunk(&mut self, start: usize) {
         if self.series.len() <= start {
             return;
@@ -1520,50 +1520,80 @@ impl<'a> Run<'a> {
 
     fn finish(mut self) -> Conversion {
         // Every label is ranked once, then each metric's series are sorted by their labels'
-        // ranks and equal ones merged.
+        // ranks (while the chunk's label ids are in cache), the metrics put in order, and the
+        // series moved into place once, equal ones merged on the way.
         let table = std::mem::take(&mut self.interner).into_table();
         let refs = std::mem::take(&mut self.refs);
         self.ranks.rank_all(&table);
-        for chunk in &mut self.chunks {
-            let set = |l: &LabelSet| &refs[l.start..l.start + l.n as usize];
-            let sets: Vec<&[u32]> = chunk.iter().map(|s| set(&s.labels)).collect();
-            let order = crate::sort::order_by_ranks(&self.ranks.rank, &sets);
-            crate::sort::permute(chunk, &order);
-            #[cfg(debug_assertions)]
-            {
-                // Debug builds (the tests) check the order against the comparison of the
-                // strings.
-                let text = |l: &LabelSet| -> Vec<(&[u8], &[u8])> {
-                    set(l)
-                        .iter()
-                        .map(|&id| table.get(id))
-                        .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
-                        .collect()
-                };
-                assert!(chunk.windows(2).all(|w| text(&w[0].labels) <= text(&w[1].labels)));
-            }
-            merge_equal(chunk, &mut self.report, |a, b| a.n == b.n && set(a) == set(b));
-        }
+        let rank = &self.ranks.rank;
         let store = Arc::new(LabelStore { table, refs });
-        for chunk in &mut self.chunks {
-            for s in chunk {
-                s.labels.store = Some(Arc::clone(&store));
+        let mut chunks = std::mem::take(&mut self.chunks);
+        if !self.series.is_empty() {
+            chunks.push(std::mem::take(&mut self.series));
+        }
+        chunks.retain(|c| !c.is_empty());
+        let set = |l: &LabelSet| store.refs.get(l.start..l.start + l.n as usize).unwrap_or(&[]);
+        let orders: Vec<Vec<u32>> =
+            chunks.iter_mut().map(|c| sorted_with_ties(rank, c, &store)).collect();
+        let ends: Vec<(&[u32], &[u32])> = chunks
+            .iter()
+            .zip(&orders)
+            .filter_map(|(c, o)| {
+                let at = |k: &u32| c.get((k & !TIE) as usize).map(|s| set(&s.labels));
+                Some((at(o.first()?)?, at(o.last()?)?))
+            })
+            .collect();
+        let chunk_order = crate::sort::chunk_order(rank, &ends);
+        drop(ends);
+        let total = chunks.iter().map(Vec::len).sum();
+        let (chunks, orders, chunk_order) = match chunk_order {
+            Some(order) => (chunks, orders, order),
+            None => {
+                // Chunks overlap: all series at once, in input order, so that equal label sets
+                // stay in input order.
+                let mut all: Vec<Series> = Vec::with_capacity(total);
+                for mut c in chunks {
+                    all.append(&mut c);
+                }
+                let order = sorted_with_ties(rank, &mut all, &store);
+                (vec![all], vec![order], vec![0])
+            }
+        };
+        let mut chunks: Vec<Option<Vec<Series>>> = chunks.into_iter().map(Some).collect();
+        let mut out: Vec<Series> = Vec::with_capacity(total);
+        for c in chunk_order {
+            let (Some(chunk), Some(order)) =
+                (chunks.get_mut(c).and_then(Option::take), orders.get(c))
+            else {
+                continue;
+            };
+            // Slots, so that series can be taken out in sorted order.
+            let mut slots: Vec<Option<Series>> = chunk.into_iter().map(Some).collect();
+            for &k in order {
+                let Some(s) = slots.get_mut((k & !TIE) as usize).and_then(Option::take) else {
+                    continue;
+                };
+                match out.last_mut() {
+                    Some(earlier) if k & TIE != 0 => merge_into(earlier, s, &mut self.report),
+                    last => {
+                        if let Some(earlier) = last {
+                            finish_series(earlier, &mut self.report);
+                        }
+                        out.push(s);
+                    }
+                }
             }
         }
-        // Each metric's equal series are already merged (`sort_chunk`); when the metrics do
-        // not overlap that is all of them, else equal series from different metrics, scopes
-        // or resources are merged here (merging is appending in input order, so merging in
-        // two steps gives the same series).
-        let (mut out, disjoint) = crate::sort::assemble(std::mem::take(&mut self.chunks));
-        if !disjoint {
-            merge_equal(&mut out, &mut self.report, |a, b| a == b);
+        if let Some(last) = out.last_mut() {
+            finish_series(last, &mut self.report);
         }
-        for s in &mut out {
-            let dups = normalize_series(s);
-            if dups > 0 {
-                let name = s.name().to_string();
-                self.report.add(&name, DropReason::DuplicateTimestamp, dups);
+        #[cfg(debug_assertions)]
+        {
+            // Debug builds (the tests) check the order against the comparison of the strings.
+            fn text(s: &Series) -> Vec<(&[u8], &[u8])> {
+                s.labels().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect()
             }
+            assert!(out.windows(2).all(|w| text(&w[0]) < text(&w[1])));
         }
         let mut metadata: Vec<Metadata> = self.metadata.iter().map(|m| (**m).clone()).collect();
         metadata.sort();
@@ -1573,30 +1603,58 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Merges neighbouring series with equal labels (the same series from several points or
-/// metrics) into the earlier one, appending samples, histograms and exemplars in order. A
-/// series whose kind (samples or histograms) conflicts with the earlier one is dropped.
-fn merge_equal(
-    series: &mut Vec<Series>,
-    report: &mut Report,
-    same: impl Fn(&LabelSet, &LabelSet) -> bool,
-) {
-    series.dedup_by(|later, earlier| {
-        if !same(&later.labels, &earlier.labels) {
-            return false;
+/// Marks an entry of [`sorted_with_ties`]' order whose series has the labels of the one before.
+const TIE: u32 = 1 << 31;
+
+/// The order of `series` by labels, as indices into it, equal label sets in input order; an
+/// index has [`TIE`] set when its series has the labels of the previous one (to be merged).
+/// Also gives each series the store: that takes an atomic increment, cheapest while the
+/// series are in cache.
+fn sorted_with_ties(rank: &[u32], series: &mut [Series], store: &Arc<LabelStore>) -> Vec<u32> {
+    let mut sets: Vec<&[u32]> = Vec::with_capacity(series.len());
+    for s in series.iter_mut() {
+        let l = &mut s.labels;
+        sets.push(store.refs.get(l.start..l.start + l.n as usize).unwrap_or(&[]));
+        l.store = Some(Arc::clone(store));
+    }
+    let mut order = crate::sort::order_by_ranks(rank, &sets);
+    for k in 1..order.len() {
+        let (a, b) = (sets[(order[k - 1] & !TIE) as usize], sets[order[k] as usize]);
+        // From the end: neighbours mostly differ in their last labels.
+        if a.len() == b.len() && a.iter().rev().zip(b.iter().rev()).all(|(x, y)| x == y) {
+            order[k] |= TIE;
         }
-        if (earlier.samples.is_empty() && !later.samples.is_empty())
-            || (earlier.histograms.is_empty() && !later.histograms.is_empty())
-        {
-            let n = later.samples.len() + later.histograms.len();
-            report.add(later.name(), DropReason::ConflictingSeriesType, n as u64);
-            return true;
-        }
-        earlier.samples.append(std::mem::take(&mut later.samples));
-        earlier.histograms.append(&mut later.histograms);
-        earlier.exemplars.append(&mut later.exemplars);
-        true
-    });
+    }
+    order
+}
+
+/// Merges `later` into `earlier` (the same labels; `later` came later in the input): samples,
+/// histograms and exemplars appended in order. A series whose kind (samples or histograms)
+/// conflicts with the earlier one is dropped.
+fn merge_into(earlier: &mut Series, mut later: Series, report: &mut Report) {
+    if (earlier.samples.is_empty() && !later.samples.is_empty())
+        || (earlier.histograms.is_empty() && !later.histograms.is_empty())
+    {
+        let n = later.samples.len() + later.histograms.len();
+        report.add(earlier.name(), DropReason::ConflictingSeriesType, n as u64);
+        return;
+    }
+    earlier.samples.append(std::mem::take(&mut later.samples));
+    earlier.histograms.append(&mut later.histograms);
+    earlier.exemplars.append(&mut later.exemplars);
+}
+
+/// Puts a series' points in time order ([`normalize_series`]) and reports what that drops.
+#[inline]
+fn finish_series(s: &mut Series, report: &mut Report) {
+    // Most series have one point.
+    if s.samples.len() < 2 && s.histograms.len() < 2 && s.exemplars.len() < 2 {
+        return;
+    }
+    let dups = normalize_series(s);
+    if dups > 0 {
+        report.add(s.name(), DropReason::DuplicateTimestamp, dups);
+    }
 }
 
 /// Sorts samples, histograms and exemplars by time; of points with the same timestamp keeps

@@ -7,8 +7,7 @@
 //! (a mixed-radix number of the ranks, each position counted from its lowest rank), and sorts
 //! the group by that key, most often with a counting sort.
 
-use crate::series::{LabelSet, Series};
-use crate::symbols::Ranks;
+use std::cmp::Ordering;
 
 /// Length of the longest common prefix of `a` and `b`.
 pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
@@ -219,85 +218,27 @@ pub(crate) fn order_by_ranks(rank: &[u32], sets: &[&[u32]]) -> Vec<u32> {
     order
 }
 
-/// The order of `series` by labels, as indices into it; equal label sets keep their input
-/// order.
-pub(crate) fn sorted_order(series: &[Series]) -> Vec<u32> {
-    if series.is_sorted_by(|a, b| a.labels <= b.labels) {
-        return (0..series.len() as u32).collect();
-    }
-    // Series of one conversion share one store: sort by symbol ranks.
-    let store = series.first().and_then(|s| s.labels.store.as_ref());
-    if let Some(store) = store {
-        if series
-            .iter()
-            .all(|s| s.labels.store.as_ref().is_some_and(|x| std::sync::Arc::ptr_eq(x, store)))
-        {
-            let sets: Vec<&[u32]> = series.iter().map(|s| s.labels.ids()).collect();
-            let mut ranks = Ranks::default();
-            ranks.rank_all(&store.table);
-            return order_by_ranks(&ranks.rank, &sets);
+/// Compares two label sets by their labels' ranks.
+fn cmp_by_ranks(rank: &[u32], a: &[u32], b: &[u32]) -> Ordering {
+    let r = |id: u32| rank.get(id as usize).copied().unwrap_or(0);
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return r(*x).cmp(&r(*y));
         }
     }
-    let mut order: Vec<u32> = (0..series.len() as u32).collect();
-    order.sort_by(|&a, &b| series[a as usize].labels.cmp(&series[b as usize].labels));
-    order
+    a.len().cmp(&b.len())
 }
 
-/// Reorders `v` so that `v[i]` becomes the old `v[perm[i]]`, in place (`perm` must be a
-/// permutation of `0..v.len()`): each element is moved by a swap along its cycle, no second
-/// array of elements is allocated.
-pub(crate) fn permute<T>(v: &mut [T], perm: &[u32]) {
-    let mut done = vec![false; v.len()];
-    for i in 0..v.len() {
-        if done[i] {
-            continue;
-        }
-        let mut j = i;
-        loop {
-            done[j] = true;
-            let k = perm[j] as usize;
-            if k == i || done[k] {
-                break;
-            }
-            v.swap(j, k);
-            j = k;
-        }
-    }
-}
-
-/// All series in label order, given the chunks (one metric's series each), each already
-/// sorted while still in cache. When the chunks do not overlap, this only orders the chunks
-/// and moves each series once, in runs; otherwise (the same series name from several metrics,
-/// scopes or resources) it sorts everything. Also returns whether the chunks were disjoint
-/// (then no two series of different chunks have equal labels).
-pub(crate) fn assemble(mut chunks: Vec<Vec<Series>>) -> (Vec<Series>, bool) {
-    chunks.retain(|c| !c.is_empty());
-    fn first(c: &[Series]) -> Option<&LabelSet> {
-        c.first().map(|s| &s.labels)
-    }
-    fn last(c: &[Series]) -> Option<&LabelSet> {
-        c.last().map(|s| &s.labels)
-    }
-    if chunks.len() == 1 {
-        return (chunks.pop().unwrap_or_default(), true);
-    }
-    let mut order: Vec<usize> = (0..chunks.len()).collect();
-    order.sort_by(|&a, &b| first(&chunks[a]).cmp(&first(&chunks[b])));
-    let disjoint = order.windows(2).all(|w| last(&chunks[w[0]]) < first(&chunks[w[1]]));
-    let mut series = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-    if disjoint {
-        for i in order {
-            series.append(&mut chunks[i]);
-        }
-    } else {
-        // In input order, so that equal label sets stay in input order.
-        for mut c in chunks {
-            series.append(&mut c);
-        }
-        let perm = sorted_order(&series);
-        permute(&mut series, &perm);
-    }
-    (series, disjoint)
+/// The order of chunks of sorted label sets (one metric's series each), given each chunk's
+/// first and last set, or `None` when two chunks overlap (the same series name from several
+/// metrics, scopes or resources): then the chunks are not sorted apart and only a sort of all
+/// their sets gives the order.
+pub(crate) fn chunk_order(rank: &[u32], ends: &[(&[u32], &[u32])]) -> Option<Vec<usize>> {
+    let mut order: Vec<usize> = (0..ends.len()).collect();
+    order.sort_by(|&a, &b| cmp_by_ranks(rank, ends[a].0, ends[b].0));
+    let disjoint =
+        order.windows(2).all(|w| cmp_by_ranks(rank, ends[w[0]].1, ends[w[1]].0) == Ordering::Less);
+    disjoint.then_some(order)
 }
 
 #[cfg(test)]
@@ -365,17 +306,63 @@ mod tests {
                 shape.iter().map(|s| s.iter().map(|&x| (x % labels) as u32).collect()).collect();
             check(&rank, &sets);
         }
-    }
 
-    #[test]
-    fn permutes_in_place() {
-        for perm in
-            [vec![], vec![0], vec![1, 0], vec![2, 0, 1], vec![1, 2, 0], vec![3, 1, 0, 2, 5, 4]]
-        {
-            let mut v: Vec<u32> = (0..perm.len() as u32).map(|i| i * 10).collect();
-            let want: Vec<u32> = perm.iter().map(|&p| p * 10).collect();
-            permute(&mut v, &perm);
-            assert_eq!(v, want);
+        /// Chunks sorted one by one and put in order give the order of all sets at once,
+        /// whether the chunks overlap or not.
+        #[test]
+        fn chunks_in_order_sort_like_all_at_once(
+            names in proptest::collection::vec(0u32..4, 0..40),
+            cuts in proptest::collection::vec(0usize..60, 0..6),
+            shared in any::<bool>(),
+        ) {
+            // Label ids: 0..4 series names, 4..8 values; ranked in reverse id order.
+            let rank: Vec<u32> = (0..8).rev().collect();
+            let sets: Vec<Vec<u32>> = names
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| {
+                    // Mostly disjoint unless `shared`: neighbouring sets share a name.
+                    let name = if shared { n } else { 3 - (i as u32 * 4 / 40).min(3) };
+                    if n == 0 { vec![name] } else { vec![name, 4 + (n + i as u32) % 4] }
+                })
+                .collect();
+            let mut ends = cuts.clone();
+            ends.push(sets.len());
+            ends.sort_unstable();
+            let views: Vec<&[u32]> = sets.iter().map(Vec::as_slice).collect();
+            // As `Run::finish`: each chunk sorted, then the chunks in order if they are apart.
+            let mut chunks: Vec<Vec<u32>> = Vec::new();
+            let mut start = 0;
+            for &end in &ends {
+                let end = end.min(sets.len());
+                if end > start {
+                    let local = order_by_ranks(&rank, &views[start..end]);
+                    chunks.push(local.iter().map(|&i| i + start as u32).collect());
+                    start = end;
+                }
+            }
+            let bounds: Vec<(&[u32], &[u32])> = chunks
+                .iter()
+                .map(|c| (views[c[0] as usize], views[c[c.len() - 1] as usize]))
+                .collect();
+            let all = order_by_ranks(&rank, &views);
+            match chunk_order(&rank, &bounds) {
+                Some(order) => {
+                    let got: Vec<u32> = order.iter().flat_map(|&c| chunks[c].clone()).collect();
+                    prop_assert_eq!(got, all);
+                }
+                None => {
+                    // Some two chunks do overlap.
+                    let overlap = bounds.iter().enumerate().any(|(i, a)| {
+                        bounds.iter().enumerate().any(|(j, b)| {
+                            i != j
+                                && cmp_by_ranks(&rank, a.0, b.0) != Ordering::Greater
+                                && cmp_by_ranks(&rank, b.0, a.1) != Ordering::Greater
+                        })
+                    });
+                    prop_assert!(overlap);
+                }
+            }
         }
     }
 }

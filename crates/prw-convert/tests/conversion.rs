@@ -1155,3 +1155,86 @@ fn label_hash_and_same_labels_agree_across_conversions_and_hand_built_series() {
     assert!(!get.same_labels(put));
     assert_ne!(get.label_hash(), put.label_hash());
 }
+
+#[test]
+fn same_series_of_another_kind_is_dropped_and_reported_by_name() {
+    // A native histogram and a gauge both give the series `x`: the first in input order stays,
+    // the other is dropped and reported under the series' name.
+    let mut g = point(vec![], NV::AsInt(7));
+    g.time_unix_nano = 500_000_000;
+    let hist = exp_hist(vec![exp_point(0, 1, Some(1.0), 0, (0, vec![1]), (0, vec![]))]);
+    let out = convert(no_extras(), &one(vec![hist.clone(), gauge("x", "", vec![g.clone()])]));
+    assert_eq!(label_sets(&out), vec![pairs(&[("__name__", "x")])]);
+    assert_eq!((out.series[0].histogram_count(), out.series[0].sample_count()), (1, 0));
+    let dropped =
+        vec![Dropped { metric: "x".into(), reason: DropReason::ConflictingSeriesType, points: 1 }];
+    assert_eq!(out.report.dropped, dropped);
+    let out = convert(no_extras(), &one(vec![gauge("x", "", vec![g]), hist]));
+    assert_eq!((out.series[0].histogram_count(), out.series[0].sample_count()), (0, 1));
+    assert_eq!(out.report.dropped, dropped);
+}
+
+#[test]
+fn overlapping_metrics_sort_and_merge_as_one() {
+    // Two resources with the same histogram and a gauge named like its `_count`: the chunks
+    // overlap, so all series are sorted at once; equal series merge in input order.
+    let hist = |ms: u64, count: u64| {
+        let points = ["a", "b\0", "b", ""]
+            .iter()
+            .map(|v| {
+                let mut p = hist_point(vec![1.0], vec![count, 0], Some(1.0));
+                p.attributes = vec![s("k", v)];
+                p.time_unix_nano = ms * 1_000_000;
+                p
+            })
+            .collect();
+        histogram("h", "", points)
+    };
+    let count_gauge = |ms: u64| {
+        let mut p = point(vec![s("k", "a")], NV::AsInt(99));
+        p.time_unix_nano = ms * 1_000_000;
+        gauge("h_count", "", vec![p])
+    };
+    let input = vec![
+        rm(vec![], vec![hist(2000, 1), count_gauge(3000)]),
+        rm(vec![], vec![count_gauge(1000), hist(1000, 2)]),
+    ];
+    let out = convert(no_extras(), &input);
+    let got: Vec<String> = out
+        .series
+        .iter()
+        .map(|s| s.labels().map(|(k, v)| format!("{k}={v:?} ")).collect())
+        .collect();
+    // A set that is a prefix of another comes first (`h_count` without `k`); `k` sorts before
+    // `le`, so the buckets without `k` come last; `b` before `b\0`.
+    let mut want = Vec::new();
+    for k in ["a", "b", "b\0"] {
+        for le in ["+Inf", "1"] {
+            want.push(format!("__name__=\"h_bucket\" k={k:?} le={le:?} "));
+        }
+    }
+    for le in ["+Inf", "1"] {
+        want.push(format!("__name__=\"h_bucket\" le={le:?} "));
+    }
+    for n in ["h_count", "h_sum"] {
+        want.push(format!("__name__={n:?} "));
+        for k in ["a", "b", "b\0"] {
+            want.push(format!("__name__={n:?} k={k:?} "));
+        }
+    }
+    assert_eq!(got, want);
+    assert!(out.series.iter().all(|s| s.sample_count() == 2 || s.name() == "h_count"));
+    let count_a = out.series.iter().find(|s| s.name() == "h_count" && s.label("k") == Some("a"));
+    let samples: Vec<(i64, f64)> = count_a
+        .map(|s| s.samples().iter().map(|x| (x.timestamp_ms, x.value)).collect())
+        .unwrap_or_default();
+    assert_eq!(samples, vec![(1000, 2.0), (2000, 1.0), (3000, 99.0)], "the later point wins");
+    assert_eq!(
+        out.report.dropped,
+        vec![Dropped {
+            metric: "h_count".into(),
+            reason: DropReason::DuplicateTimestamp,
+            points: 1
+        }]
+    );
+}
