@@ -256,8 +256,8 @@ struct Run<'a> {
     ranks: Ranks,
     /// How the last point's labels were assembled (reset when the scope base changes).
     plan: Option<Plan<'a>>,
-    /// Each metric's series (set aside by `sort_chunk`).
-    chunks: Vec<Vec<Series>>,
+    /// Where each metric's series end in `series` (marked by `sort_chunk`).
+    chunk_ends: Vec<usize>,
     /// The `le` label id of each bucket position, with the bits of the bound it was made from.
     le_cache: Vec<(u64, u32)>,
     names: String,
@@ -371,7 +371,7 @@ impl<'a> Run<'a> {
             refs: Vec::new(),
             ranks: Ranks::default(),
             plan: None,
-            chunks: Vec::new(),
+            chunk_ends: Vec::new(),
             le_cache: Vec::new(),
             names: String::new(),
             key_cache: Vec::with_capacity(KEY_CACHE),
@@ -888,19 +888,12 @@ impl<'a> Run<'a> {
         );
     }
 
-    /// Sets the series made since `start` (one metric's) aside as a chunk: `finish` sorts
-    /// each chunk and puts the chunks in order.
+    /// Marks the series made since `start` (one metric's) as a chunk: `finish` sorts each
+    /// chunk on its own (its sets share most labels) and then puts the chunks in order.
     fn sort_chunk(&mut self, start: usize) {
-        if self.series.len() <= start {
-            return;
+        if self.series.len() > start {
+            self.chunk_ends.push(self.series.len());
         }
-        let chunk: Vec<Series> = if start == 0 {
-            let next = Vec::with_capacity(self.series.len());
-            std::mem::replace(&mut self.series, next)
-        } else {
-            self.series.drain(start..).collect()
-        };
-        self.chunks.push(chunk);
     }
 
     fn metric_ctx(
@@ -1520,70 +1513,69 @@ impl<'a> Run<'a> {
 
     fn finish(mut self) -> Conversion {
         // Every label is ranked once, then each metric's series are sorted by their labels'
-        // ranks (while the chunk's label ids are in cache), the metrics put in order, and the
-        // series moved into place once, equal ones merged on the way.
+        // ranks (while the chunk's label ids are in cache), the metrics put in order, the
+        // series moved into place in one pass, and equal ones merged in another.
         let table = std::mem::take(&mut self.interner).into_table();
         let refs = std::mem::take(&mut self.refs);
         self.ranks.rank_all(&table);
         let rank = &self.ranks.rank;
         let store = Arc::new(LabelStore { table, refs });
-        let mut chunks = std::mem::take(&mut self.chunks);
-        if !self.series.is_empty() {
-            chunks.push(std::mem::take(&mut self.series));
-        }
-        chunks.retain(|c| !c.is_empty());
+        let mut out = std::mem::take(&mut self.series);
         let set = |l: &LabelSet| store.refs.get(l.start..l.start + l.n as usize).unwrap_or(&[]);
-        let orders: Vec<Vec<u32>> =
-            chunks.iter_mut().map(|c| sorted_with_ties(rank, c, &store)).collect();
+        let mut chunks: Vec<(usize, Vec<u32>)> = Vec::with_capacity(self.chunk_ends.len() + 1);
+        let mut start = 0;
+        for &end in self.chunk_ends.iter().chain(std::iter::once(&out.len())) {
+            let Some(chunk) = out.get_mut(start..end).filter(|c| !c.is_empty()) else { continue };
+            let order = sorted_with_ties(rank, chunk, &store);
+            chunks.push((start, order));
+            start = end;
+        }
         let ends: Vec<(&[u32], &[u32])> = chunks
             .iter()
-            .zip(&orders)
-            .filter_map(|(c, o)| {
-                let at = |k: &u32| c.get((k & !TIE) as usize).map(|s| set(&s.labels));
-                Some((at(o.first()?)?, at(o.last()?)?))
+            .filter_map(|(at, o)| {
+                let set_at = |k: &u32| out.get(at + (k & !TIE) as usize).map(|s| set(&s.labels));
+                Some((set_at(o.first()?)?, set_at(o.last()?)?))
             })
             .collect();
-        let chunk_order = crate::sort::chunk_order(rank, &ends);
-        drop(ends);
-        let total = chunks.iter().map(Vec::len).sum();
-        let (chunks, orders, chunk_order) = match chunk_order {
-            Some(order) => (chunks, orders, order),
-            None => {
-                // Chunks overlap: all series at once, in input order, so that equal label sets
-                // stay in input order.
-                let mut all: Vec<Series> = Vec::with_capacity(total);
-                for mut c in chunks {
-                    all.append(&mut c);
-                }
-                let order = sorted_with_ties(rank, &mut all, &store);
-                (vec![all], vec![order], vec![0])
-            }
-        };
-        let mut chunks: Vec<Option<Vec<Series>>> = chunks.into_iter().map(Some).collect();
-        let mut out: Vec<Series> = Vec::with_capacity(total);
-        for c in chunk_order {
-            let (Some(chunk), Some(order)) =
-                (chunks.get_mut(c).and_then(Option::take), orders.get(c))
-            else {
-                continue;
-            };
-            // Slots, so that series can be taken out in sorted order.
-            let mut slots: Vec<Option<Series>> = chunk.into_iter().map(Some).collect();
-            for &k in order {
-                let Some(s) = slots.get_mut((k & !TIE) as usize).and_then(Option::take) else {
-                    continue;
-                };
-                match out.last_mut() {
-                    Some(earlier) if k & TIE != 0 => merge_into(earlier, s, &mut self.report),
-                    last => {
-                        if let Some(earlier) = last {
-                            finish_series(earlier, &mut self.report);
-                        }
-                        out.push(s);
+        let order: Vec<u32> = match crate::sort::chunk_order(rank, &ends) {
+            Some(chunk_order) => {
+                drop(ends);
+                let mut order = Vec::with_capacity(out.len());
+                for c in chunk_order {
+                    if let Some((at, o)) = chunks.get(c) {
+                        order.extend(o.iter().map(|&k| k + *at as u32));
                     }
                 }
+                order
             }
+            None => {
+                // Chunks overlap: all series at once (they are in input order, so equal label
+                // sets stay in input order).
+                drop(ends);
+                sorted_with_ties(rank, &mut out, &store)
+            }
+        };
+        drop(chunks);
+        crate::sort::permute(&mut out, order.iter().map(|&k| k & !TIE));
+        // Merge each marked series into the one before, and finish each kept one.
+        let mut kept = 0;
+        for (i, &k) in order.iter().enumerate() {
+            if kept > 0 {
+                let (done, rest) = out.split_at_mut(i);
+                if let (Some(earlier), Some(later)) = (done.get_mut(kept - 1), rest.first_mut()) {
+                    if k & TIE != 0 {
+                        merge_into(earlier, later, &mut self.report);
+                        continue;
+                    }
+                    finish_series(earlier, &mut self.report);
+                }
+            }
+            if kept != i {
+                out.swap(kept, i);
+            }
+            kept += 1;
         }
+        out.truncate(kept);
         if let Some(last) = out.last_mut() {
             finish_series(last, &mut self.report);
         }
@@ -1631,7 +1623,7 @@ fn sorted_with_ties(rank: &[u32], series: &mut [Series], store: &Arc<LabelStore>
 /// Merges `later` into `earlier` (the same labels; `later` came later in the input): samples,
 /// histograms and exemplars appended in order. A series whose kind (samples or histograms)
 /// conflicts with the earlier one is dropped.
-fn merge_into(earlier: &mut Series, mut later: Series, report: &mut Report) {
+fn merge_into(earlier: &mut Series, later: &mut Series, report: &mut Report) {
     if (earlier.samples.is_empty() && !later.samples.is_empty())
         || (earlier.histograms.is_empty() && !later.histograms.is_empty())
     {

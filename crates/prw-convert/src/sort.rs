@@ -241,6 +241,28 @@ pub(crate) fn chunk_order(rank: &[u32], ends: &[(&[u32], &[u32])]) -> Option<Vec
     disjoint.then_some(order)
 }
 
+/// Reorders `v` in place so that position `j` holds the element first at the `j`-th index of
+/// `sources` (a permutation of `0..v.len()`). Destinations are filled in order, each by one
+/// swap with wherever its element is now; the element displaced goes where that one was.
+/// When `sources` takes runs from one region (a chunk, sorted within), the swaps stay in that
+/// region, so this touches memory in cache-sized neighbourhoods rather than all over.
+pub(crate) fn permute<T>(v: &mut [T], sources: impl IntoIterator<Item = u32>) {
+    // `pos[o]`: where the element first at `o` is now; `at[i]`: which element is at `i`.
+    let mut pos: Vec<u32> = (0..v.len() as u32).collect();
+    let mut at = pos.clone();
+    for (j, s) in sources.into_iter().enumerate().take(v.len()) {
+        let Some(&cur) = pos.get(s as usize) else { continue };
+        let cur = cur as usize;
+        if cur <= j {
+            continue; // in place (or, for a source given twice, already placed)
+        }
+        v.swap(j, cur);
+        let displaced = at[j];
+        pos[displaced as usize] = cur as u32;
+        at[cur] = displaced;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +277,41 @@ mod tests {
         let mut want: Vec<u32> = (0..sets.len() as u32).collect();
         want.sort_by_key(|&i| ranks_of(i));
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn permutes_in_place() {
+        for perm in [
+            vec![],
+            vec![0],
+            vec![1, 0],
+            vec![2, 0, 1],
+            vec![1, 2, 0],
+            vec![3, 1, 0, 2, 5, 4],
+            vec![5, 4, 3, 2, 1, 0, 6],
+        ] {
+            let mut v: Vec<u32> = (0..perm.len() as u32).map(|i| i * 10).collect();
+            let want: Vec<u32> = perm.iter().map(|&p| p * 10).collect();
+            permute(&mut v, perm.iter().copied());
+            assert_eq!(v, want);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn permutes_like_indexing(seed in any::<u64>(), n in 0usize..300) {
+            let mut perm: Vec<u32> = (0..n as u32).collect();
+            let mut x = seed | 1;
+            for i in (1..n).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                perm.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let mut v: Vec<u32> = (0..n as u32).collect();
+            permute(&mut v, perm.iter().copied());
+            prop_assert_eq!(v, perm);
+        }
     }
 
     #[test]
