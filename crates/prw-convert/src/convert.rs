@@ -1533,7 +1533,9 @@ impl<'a> Run<'a> {
         let ends: Vec<(&[u32], &[u32])> = chunks
             .iter()
             .filter_map(|(at, o)| {
-                let set_at = |k: &u32| out.get(at + (k & !TIE) as usize).map(|s| set(&s.labels));
+                let set_at = |k: &u32| {
+                    out.get(at + (k & !(TIE | NORMALIZE)) as usize).map(|s| set(&s.labels))
+                };
                 Some((set_at(o.first()?)?, set_at(o.last()?)?))
             })
             .collect();
@@ -1556,28 +1558,36 @@ impl<'a> Run<'a> {
             }
         };
         drop(chunks);
-        crate::sort::permute(&mut out, order.iter().map(|&k| k & !TIE));
-        // Merge each marked series into the one before, and finish each kept one.
+        crate::sort::permute(&mut out, order.iter().map(|&k| k & !(TIE | NORMALIZE)));
+        // Merge each marked series into the one before, and finish the series that hold more
+        // than one point; the others (most) are not read again.
         let mut kept = 0;
+        let mut unfinished = false;
         for (i, &k) in order.iter().enumerate() {
-            if kept > 0 {
+            if k & TIE != 0 && kept > 0 {
                 let (done, rest) = out.split_at_mut(i);
                 if let (Some(earlier), Some(later)) = (done.get_mut(kept - 1), rest.first_mut()) {
-                    if k & TIE != 0 {
-                        merge_into(earlier, later, &mut self.report);
-                        continue;
-                    }
+                    merge_into(earlier, later, &mut self.report);
+                    unfinished = true;
+                    continue;
+                }
+            }
+            if unfinished {
+                if let Some(earlier) = out.get_mut(kept - 1) {
                     finish_series(earlier, &mut self.report);
                 }
             }
+            unfinished = k & NORMALIZE != 0;
             if kept != i {
                 out.swap(kept, i);
             }
             kept += 1;
         }
         out.truncate(kept);
-        if let Some(last) = out.last_mut() {
-            finish_series(last, &mut self.report);
+        if unfinished {
+            if let Some(last) = out.last_mut() {
+                finish_series(last, &mut self.report);
+            }
         }
         #[cfg(debug_assertions)]
         {
@@ -1597,17 +1607,24 @@ impl<'a> Run<'a> {
 
 /// Marks an entry of [`sorted_with_ties`]' order whose series has the labels of the one before.
 const TIE: u32 = 1 << 31;
+/// Marks an entry of [`sorted_with_ties`]' order whose series holds more than one point.
+const NORMALIZE: u32 = 1 << 30;
 
 /// The order of `series` by labels, as indices into it, equal label sets in input order; an
-/// index has [`TIE`] set when its series has the labels of the previous one (to be merged).
+/// index has [`TIE`] set when its series has the labels of the previous one (to be merged),
+/// and [`NORMALIZE`] when its series holds more than one point (to be put in time order).
 /// Also gives each series the store: that takes an atomic increment, cheapest while the
 /// series are in cache.
 fn sorted_with_ties(rank: &[u32], series: &mut [Series], store: &Arc<LabelStore>) -> Vec<u32> {
     let mut sets: Vec<&[u32]> = Vec::with_capacity(series.len());
-    for s in series.iter_mut() {
+    let mut several: Vec<u32> = Vec::new();
+    for (i, s) in series.iter_mut().enumerate() {
         let l = &mut s.labels;
         sets.push(store.refs.get(l.start..l.start + l.n as usize).unwrap_or(&[]));
         l.store = Some(Arc::clone(store));
+        if s.samples.len() > 1 || s.histograms.len() > 1 || s.exemplars.len() > 1 {
+            several.push(i as u32);
+        }
     }
     let mut order = crate::sort::order_by_ranks(rank, &sets);
     for k in 1..order.len() {
@@ -1615,6 +1632,13 @@ fn sorted_with_ties(rank: &[u32], series: &mut [Series], store: &Arc<LabelStore>
         // From the end: neighbours mostly differ in their last labels.
         if a.len() == b.len() && a.iter().rev().zip(b.iter().rev()).all(|(x, y)| x == y) {
             order[k] |= TIE;
+        }
+    }
+    if !several.is_empty() {
+        for k in order.iter_mut() {
+            if several.binary_search(&(*k & !TIE)).is_ok() {
+                *k |= NORMALIZE;
+            }
         }
     }
     order

@@ -1238,3 +1238,19 @@ fn overlapping_metrics_sort_and_merge_as_one() {
         }]
     );
 }
+
+#[test]
+fn one_points_exemplars_are_put_in_time_order_and_deduplicated() {
+    // A single point (no merge) with exemplars out of time order and one given twice.
+    let at = |ms: u64, v: f64| {
+        let mut e = exemplar(v, vec![]);
+        e.time_unix_nano = ms * 1_000_000;
+        e
+    };
+    let mut p = point(vec![], NV::AsInt(5));
+    p.exemplars = vec![at(3000, 3.0), at(1000, 1.0), at(2000, 2.0), at(1000, 1.0)];
+    let out = convert(no_extras(), &one(vec![counter("c", "", vec![p])]));
+    let got: Vec<(i64, f64)> =
+        out.series[0].exemplars().iter().map(|e| (e.timestamp_ms, e.value)).collect();
+    assert_eq!(got, vec![(1000, 1.0), (2000, 2.0), (3000, 3.0)]);
+}
