@@ -49,8 +49,8 @@ struct Scratch {
 }
 
 /// Sorts `group` (indices, increasing) by `sc.keys` (one per index, each `< span`), stably,
-/// and leaves the keys sorted in `sc.keys`.
-fn sort_group(group: &mut [u32], sc: &mut Scratch, span: u64) {
+/// and, if `keep_keys`, leaves the keys sorted in `sc.keys`.
+fn sort_group(group: &mut [u32], sc: &mut Scratch, span: u64, keep_keys: bool) {
     let keys = &mut sc.keys;
     if keys.is_sorted() {
         return;
@@ -74,6 +74,9 @@ fn sort_group(group: &mut [u32], sc: &mut Scratch, span: u64) {
             let at = &mut sc.counts[k as usize];
             group[*at as usize] = i;
             *at += 1;
+        }
+        if !keep_keys {
+            return;
         }
         // Bucket `k` now ends at `counts[k]`: the sorted keys follow from the counts.
         let mut at = 0usize;
@@ -142,6 +145,7 @@ pub(crate) fn order_by_ranks(rank: &[u32], sets: &[&[u32]]) -> Vec<u32> {
     let mut stack: Vec<(usize, usize, usize)> = vec![(0, sets.len(), 0)];
     let mut sc = Scratch::default();
     let mut digits: Vec<(usize, u32, u64)> = Vec::new();
+    let mut differs: Vec<u32> = Vec::new();
     while let Some((lo, hi, depth)) = stack.pop() {
         let group = &mut order[lo..hi];
         let Some(&g0) = group.first() else { continue };
@@ -156,10 +160,18 @@ pub(crate) fn order_by_ranks(rank: &[u32], sets: &[&[u32]]) -> Vec<u32> {
             digits.clear();
             let mut span = 1u64;
             let mut next = len;
-            for (p, &f) in first.iter().enumerate().skip(depth) {
-                if group.iter().all(|&i| set(i)[p] == f) {
-                    continue;
+            // One pass over the sets: which positions differ from the first set anywhere.
+            let tail = first.get(depth..).unwrap_or(&[]);
+            differs.clear();
+            differs.resize(tail.len(), 0);
+            for &i in group.iter() {
+                let s = set(i).get(depth..).unwrap_or(&[]);
+                for (d, (x, f)) in differs.iter_mut().zip(s.iter().zip(tail)) {
+                    *d |= x ^ f;
                 }
+            }
+            for (p, _) in differs.iter().enumerate().filter(|(_, d)| **d != 0) {
+                let p = p + depth;
                 let (mut lo_rank, mut hi_rank) = (u32::MAX, 0u32);
                 for &i in group.iter() {
                     let x = r(set(i)[p]);
@@ -186,7 +198,7 @@ pub(crate) fn order_by_ranks(rank: &[u32], sets: &[&[u32]]) -> Vec<u32> {
                 let s = set(i);
                 digits.iter().fold(0u64, |k, &(p, low, radix)| k * radix + u64::from(r(s[p]) - low))
             }));
-            sort_group(group, &mut sc, span);
+            sort_group(group, &mut sc, span, next < len);
             if next < len {
                 push_ties(&mut stack, &sc.keys, lo, next, None);
             }
@@ -210,7 +222,7 @@ pub(crate) fn order_by_ranks(rank: &[u32], sets: &[&[u32]]) -> Vec<u32> {
                 Some(&id) => u64::from(r(id) - lo_rank) + 1,
                 None => 0,
             }));
-            sort_group(group, &mut sc, u64::from(hi_rank.saturating_sub(lo_rank)) + 2);
+            sort_group(group, &mut sc, u64::from(hi_rank.saturating_sub(lo_rank)) + 2, true);
             // Sets that end at `d` are equal: they stay in input order.
             push_ties(&mut stack, &sc.keys, lo, d + 1, Some(0));
         }
