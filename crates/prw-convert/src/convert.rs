@@ -1524,19 +1524,25 @@ impl<'a> Run<'a> {
         let set = |l: &LabelSet| store.refs.get(l.start..l.start + l.n as usize).unwrap_or(&[]);
         let mut chunks: Vec<(usize, Vec<u32>)> = Vec::with_capacity(self.chunk_ends.len() + 1);
         let mut start = 0;
-        for &end in self.chunk_ends.iter().chain(std::iter::once(&out.len())) {
+        let len = out.len();
+        for &end in self.chunk_ends.iter().chain(std::iter::once(&len)) {
+            // Clamped, so that the chunks cover every series once whatever the marks say.
+            let end = end.clamp(start, len);
             let Some(chunk) = out.get_mut(start..end).filter(|c| !c.is_empty()) else { continue };
             let order = sorted_with_ties(rank, chunk, &store);
             chunks.push((start, order));
             start = end;
         }
+        // Each chunk's first and last label set (one entry per chunk: `chunk_order` gives
+        // indices into `chunks`).
         let ends: Vec<(&[u32], &[u32])> = chunks
             .iter()
-            .filter_map(|(at, o)| {
-                let set_at = |k: &u32| {
-                    out.get(at + (k & !(TIE | NORMALIZE)) as usize).map(|s| set(&s.labels))
+            .map(|(at, o)| {
+                let set_at = |k: Option<&u32>| {
+                    k.and_then(|k| out.get(at + (k & !(TIE | NORMALIZE)) as usize))
+                        .map_or(&[][..], |s| set(&s.labels))
                 };
-                Some((set_at(o.first()?)?, set_at(o.last()?)?))
+                (set_at(o.first()), set_at(o.last()))
             })
             .collect();
         let order: Vec<u32> = match crate::sort::chunk_order(rank, &ends) {
@@ -1558,6 +1564,7 @@ impl<'a> Run<'a> {
             }
         };
         drop(chunks);
+        debug_assert_eq!(order.len(), out.len());
         crate::sort::permute(&mut out, order.iter().map(|&k| k & !(TIE | NORMALIZE)));
         // Merge each marked series into the one before, and finish the series that hold more
         // than one point; the others (most) are not read again.
@@ -1606,6 +1613,7 @@ impl<'a> Run<'a> {
 }
 
 /// Marks an entry of [`sorted_with_ties`]' order whose series has the labels of the one before.
+/// (Indices stay far below the two flag bits: a series takes over 100 bytes.)
 const TIE: u32 = 1 << 31;
 /// Marks an entry of [`sorted_with_ties`]' order whose series holds more than one point.
 const NORMALIZE: u32 = 1 << 30;
