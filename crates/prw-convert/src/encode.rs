@@ -204,9 +204,13 @@ struct Interner<'s> {
 }
 
 impl<'s> Interner<'s> {
-    fn new(capacity: usize) -> Self {
+    /// An interner for the symbols of `series` series. A request has far fewer distinct
+    /// strings than series (its series share names and most values), so the table starts at
+    /// most a few thousand entries and grows as needed: sized by the series count, it was
+    /// megabytes touched at random for a few hundred symbols.
+    fn new(series: usize) -> Self {
         let mut map =
-            HashMap::with_capacity_and_hasher(capacity.min(1 << 16) + 64, FxBuild::default());
+            HashMap::with_capacity_and_hasher(series.min(1 << 12) + 64, FxBuild::default());
         map.insert(Sym(b""), 0);
         Self { map, symbols: vec![b""] }
     }
