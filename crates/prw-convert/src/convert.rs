@@ -234,7 +234,8 @@ struct MetricCtx {
     bucket: u32,
     sum: u32,
     count: u32,
-    meta: Arc<Metadata>,
+    /// The family's index in the run's (later the store's) metadata.
+    meta: u32,
 }
 
 struct Run<'a> {
@@ -754,7 +755,7 @@ impl<'a> Run<'a> {
                 self.refs.push(id);
             }
             self.refs.extend_from_slice(&self.flat[j..]);
-            return LabelSet { store: None, start, n: (self.refs.len() - start) as u32 };
+            return LabelSet { store: None, start, n: (self.refs.len() - start) as u32, meta: 0 };
         }
         // Where the extras go among the point's labels depends only on their names: worked out
         // once per point for each set of names (a histogram point's 13 series use two).
@@ -805,20 +806,20 @@ impl<'a> Run<'a> {
         for &x in &flat[pos..] {
             out.push(x);
         }
-        LabelSet { store: None, start, n: n as u32 }
+        LabelSet { store: None, start, n: n as u32, meta: 0 }
     }
 
     fn push_series(
         &mut self,
-        labels: LabelSet,
-        meta: &Arc<Metadata>,
+        mut labels: LabelSet,
+        meta: u32,
         sample: Sample,
         exemplars: Vec<Exemplar>,
     ) {
         self.resource_max_ts = self.resource_max_ts.max(sample.timestamp_ms);
+        labels.meta = meta;
         self.series.push(Series {
             labels,
-            metadata: Arc::clone(meta),
             samples: Points::One(sample),
             histograms: Vec::new(),
             exemplars,
@@ -872,20 +873,25 @@ impl<'a> Run<'a> {
         let name = self.conv.target_info_name.clone();
         let name_id = self.interner.label_str("__name__", &name);
         let labels = self.label_set(&[("__name__", name_id)]);
-        let meta = Arc::new(Metadata {
+        let meta = self.add_metadata(Metadata {
             metric_family_name: name,
             kind: MetricKind::Gauge,
             help: "Target metadata".to_string(),
             unit: String::new(),
         });
-        self.metadata.push(Arc::clone(&meta));
         let ts = self.resource_max_ts;
         self.push_series(
             labels,
-            &meta,
+            meta,
             Sample { value: 1.0, timestamp_ms: ts, start_timestamp_ms: 0 },
             Vec::new(),
         );
+    }
+
+    /// Adds a metric family; returns its index.
+    fn add_metadata(&mut self, m: Metadata) -> u32 {
+        self.metadata.push(Arc::new(m));
+        (self.metadata.len() - 1) as u32
     }
 
     /// Marks the series made since `start` (one metric's) as a chunk: `finish` sorts each
@@ -910,13 +916,12 @@ impl<'a> Run<'a> {
             conv.opts.namespace.as_deref(),
             conv.opts.translation_strategy,
         )?;
-        let meta = Arc::new(Metadata {
+        let meta = self.add_metadata(Metadata {
             metric_family_name: name.clone(),
             kind: mkind,
             help: metric.description.clone(),
             unit: naming::unit_name(&metric.unit, conv.escape),
         });
-        self.metadata.push(Arc::clone(&meta));
         let mut named =
             |suffix: &str| self.interner.label_str("__name__", &format!("{name}{suffix}"));
         Some(MetricCtx {
@@ -1191,7 +1196,7 @@ impl<'a> Run<'a> {
         let labels = self.label_set(&[("__name__", ctx.name)]);
         self.push_series(
             labels,
-            &ctx.meta,
+            ctx.meta,
             Sample { value, timestamp_ms: ts, start_timestamp_ms: st },
             exemplars,
         );
@@ -1240,7 +1245,7 @@ impl<'a> Run<'a> {
             let ex = per_bucket.next().unwrap_or_default();
             self.push_series(
                 labels,
-                &ctx.meta,
+                ctx.meta,
                 Sample { value: cumulative, timestamp_ms: ts, start_timestamp_ms: st },
                 ex,
             );
@@ -1250,7 +1255,7 @@ impl<'a> Run<'a> {
         let ex = per_bucket.next().unwrap_or_default();
         self.push_series(
             labels,
-            &ctx.meta,
+            ctx.meta,
             Sample { value: count, timestamp_ms: ts, start_timestamp_ms: st },
             ex,
         );
@@ -1258,7 +1263,7 @@ impl<'a> Run<'a> {
             let labels = self.label_set(&[("__name__", ctx.sum)]);
             self.push_series(
                 labels,
-                &ctx.meta,
+                ctx.meta,
                 Sample { value: sum, timestamp_ms: ts, start_timestamp_ms: st },
                 Vec::new(),
             );
@@ -1266,7 +1271,7 @@ impl<'a> Run<'a> {
         let labels = self.label_set(&[("__name__", ctx.count)]);
         self.push_series(
             labels,
-            &ctx.meta,
+            ctx.meta,
             Sample { value: count, timestamp_ms: ts, start_timestamp_ms: st },
             Vec::new(),
         );
@@ -1319,7 +1324,7 @@ impl<'a> Run<'a> {
             let labels = self.label_set(&[("__name__", ctx.name), ("quantile", q_ref)]);
             self.push_series(
                 labels,
-                &ctx.meta,
+                ctx.meta,
                 Sample { value: v(qv.value), timestamp_ms: ts, start_timestamp_ms: 0 },
                 Vec::new(),
             );
@@ -1327,14 +1332,14 @@ impl<'a> Run<'a> {
         let labels = self.label_set(&[("__name__", ctx.sum)]);
         self.push_series(
             labels,
-            &ctx.meta,
+            ctx.meta,
             Sample { value: v(p.sum), timestamp_ms: ts, start_timestamp_ms: st },
             Vec::new(),
         );
         let labels = self.label_set(&[("__name__", ctx.count)]);
         self.push_series(
             labels,
-            &ctx.meta,
+            ctx.meta,
             Sample { value: v(p.count as f64), timestamp_ms: ts, start_timestamp_ms: st },
             Vec::new(),
         );
@@ -1395,15 +1400,10 @@ impl<'a> Run<'a> {
         } else {
             self.exemplars(&p.exemplars, ts)
         };
-        let labels = self.label_set(&[("__name__", ctx.name)]);
+        let mut labels = self.label_set(&[("__name__", ctx.name)]);
+        labels.meta = ctx.meta;
         self.resource_max_ts = self.resource_max_ts.max(ts);
-        self.series.push(Series {
-            labels,
-            metadata: Arc::clone(&ctx.meta),
-            samples: Points::Empty,
-            histograms: vec![h],
-            exemplars,
-        });
+        self.series.push(Series { labels, samples: Points::Empty, histograms: vec![h], exemplars });
     }
 
     fn exp_classic_point(
@@ -1519,7 +1519,7 @@ impl<'a> Run<'a> {
         let refs = std::mem::take(&mut self.refs);
         self.ranks.rank_all(&table);
         let rank = &self.ranks.rank;
-        let store = Arc::new(LabelStore { table, refs });
+        let store = Arc::new(LabelStore { table, refs, metadata: self.metadata.clone() });
         let mut out = std::mem::take(&mut self.series);
         let set = |l: &LabelSet| store.refs.get(l.start..l.start + l.n as usize).unwrap_or(&[]);
         let mut chunks: Vec<(usize, Vec<u32>)> = Vec::with_capacity(self.chunk_ends.len() + 1);

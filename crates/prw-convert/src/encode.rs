@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
 
 use prw_proto::{rw1, rw2};
 
@@ -129,7 +128,7 @@ pub fn to_rw2(series: &[Series]) -> rw2::Request {
                 histograms: s.histograms.iter().map(rw2_histogram).collect(),
                 exemplars,
                 metadata: Some(rw2::Metadata {
-                    r#type: s.metadata.kind.proto_value(),
+                    r#type: s.metadata().kind.proto_value(),
                     help_ref: meta.first().copied().unwrap_or(0),
                     unit_ref: meta.get(1).copied().unwrap_or(0),
                 }),
@@ -167,8 +166,8 @@ impl<'s> SymbolTable<'s> {
                     refs.push(table.intern(v.as_bytes()));
                 }
             }
-            refs.push(table.intern(s.metadata.help.as_bytes()));
-            refs.push(table.intern(s.metadata.unit.as_bytes()));
+            refs.push(table.intern(s.metadata().help.as_bytes()));
+            refs.push(table.intern(s.metadata().unit.as_bytes()));
         }
         Self { symbols: table.symbols, refs }
     }
@@ -296,7 +295,7 @@ impl<'s> Rw2Plan<'s> {
         let mut rows = Vec::with_capacity(series.len());
         let mut exemplar_refs = Vec::new();
         let mut metas = Vec::new();
-        let mut prev_meta: Option<&'s Arc<Metadata>> = None;
+        let mut prev_meta: Option<&'s Metadata> = None;
         for s in series {
             let mut row = Row { labels_len: 0, map: NO_MAP, meta: 0 };
             if let Some(store) = s.labels.store.as_deref() {
@@ -333,11 +332,11 @@ impl<'s> Rw2Plan<'s> {
                 }
             }
             // Every series of a metric family shares one `Arc<Metadata>`.
-            if !prev_meta.is_some_and(|p| Arc::ptr_eq(p, &s.metadata)) {
-                let help = table.intern(s.metadata.help.as_bytes());
-                let unit = table.intern(s.metadata.unit.as_bytes());
-                metas.push(metadata_word(s.metadata.kind.proto_value(), help, unit));
-                prev_meta = Some(&s.metadata);
+            if !prev_meta.is_some_and(|p| std::ptr::eq(p, s.metadata())) {
+                let help = table.intern(s.metadata().help.as_bytes());
+                let unit = table.intern(s.metadata().unit.as_bytes());
+                metas.push(metadata_word(s.metadata().kind.proto_value(), help, unit));
+                prev_meta = Some(s.metadata());
             }
             row.meta = metas.len() as u32 - 1;
             rows.push(row);

@@ -151,7 +151,18 @@ pub struct Exemplar {
 pub(crate) struct LabelStore {
     pub(crate) table: LabelTable,
     pub(crate) refs: Vec<u32>,
+    /// The metric families of the series (a series holds an index, not a reference count:
+    /// one atomic update less per series, made and dropped).
+    pub(crate) metadata: Vec<Arc<Metadata>>,
 }
+
+/// What a series without a store reads as its metadata.
+static NO_METADATA: Metadata = Metadata {
+    metric_family_name: String::new(),
+    kind: MetricKind::Unknown,
+    help: String::new(),
+    unit: String::new(),
+};
 
 /// What a label set without a store reads.
 static NO_LABELS: LabelTable = LabelTable::EMPTY;
@@ -166,6 +177,9 @@ pub(crate) struct LabelSet {
     pub(crate) start: usize,
     /// Number of labels.
     pub(crate) n: u32,
+    /// The series' metric family: its index in the store's `metadata`. (Kept here, where it
+    /// fills what would be padding; it takes no part in comparing label sets.)
+    pub(crate) meta: u32,
 }
 
 impl PartialEq for LabelSet {
@@ -186,15 +200,27 @@ impl Eq for LabelSet {}
 impl LabelSet {
     /// Builds a set in a store of its own from labels already sorted by name, unique,
     /// non-empty.
-    pub(crate) fn from_sorted<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut store = LabelStore::default();
+    pub(crate) fn from_sorted<'a>(
+        labels: impl Iterator<Item = (&'a str, &'a str)>,
+        metadata: Metadata,
+    ) -> Self {
+        let mut store = LabelStore { metadata: vec![Arc::new(metadata)], ..Default::default() };
         let mut n = 0u32;
         for (k, v) in labels {
             let id = store.table.push_strings(k, v);
             store.refs.push(id);
             n += 1;
         }
-        Self { store: Some(Arc::new(store)), start: 0, n }
+        Self { store: Some(Arc::new(store)), start: 0, n, meta: 0 }
+    }
+
+    /// The series' metric family.
+    #[inline]
+    pub(crate) fn metadata(&self) -> &Metadata {
+        self.store
+            .as_deref()
+            .and_then(|s| s.metadata.get(self.meta as usize))
+            .map_or(&NO_METADATA, |m| m)
     }
 
     /// The label ids.
@@ -352,13 +378,34 @@ impl<T> Points<T> {
 /// histograms in time order, its exemplars, and its family's metadata.
 ///
 /// A series is self-contained, so any slice of series can be encoded as a request on its own.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Series {
     pub(crate) labels: LabelSet,
-    pub(crate) metadata: Arc<Metadata>,
     pub(crate) samples: Points<Sample>,
     pub(crate) histograms: Vec<NativeHistogram>,
     pub(crate) exemplars: Vec<Exemplar>,
+}
+
+impl PartialEq for Series {
+    fn eq(&self, other: &Self) -> bool {
+        self.labels == other.labels
+            && self.metadata() == other.metadata()
+            && self.samples == other.samples
+            && self.histograms == other.histograms
+            && self.exemplars == other.exemplars
+    }
+}
+
+impl fmt::Debug for Series {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Series")
+            .field("labels", &self.labels)
+            .field("metadata", self.metadata())
+            .field("samples", &self.samples)
+            .field("histograms", &self.histograms)
+            .field("exemplars", &self.exemplars)
+            .finish()
+    }
 }
 
 /// Why [`Series::new`] refused a label set.
@@ -415,8 +462,7 @@ impl Series {
         samples.sort_by_key(|s| s.timestamp_ms);
         histograms.sort_by_key(|h| h.timestamp_ms);
         Ok(Self {
-            labels: LabelSet::from_sorted(sorted.iter().copied()),
-            metadata: Arc::new(metadata),
+            labels: LabelSet::from_sorted(sorted.iter().copied(), metadata),
             samples: samples.into(),
             histograms,
             exemplars,
@@ -474,7 +520,7 @@ impl Series {
 
     /// The metric family's type, help and unit.
     pub fn metadata(&self) -> &Metadata {
-        &self.metadata
+        self.labels.metadata()
     }
 
     /// Number of float samples.
@@ -639,15 +685,15 @@ mod tests {
 
     #[test]
     fn label_set_round_trips_and_orders() {
-        let a = LabelSet::from_sorted([("__name__", "a"), ("x", "1")].into_iter());
+        let a = LabelSet::from_sorted([("__name__", "a"), ("x", "1")].into_iter(), meta());
         assert_eq!(a.iter().collect::<Vec<_>>(), vec![("__name__", "a"), ("x", "1")]);
         assert_eq!(a.iter().len(), 2);
-        let b = LabelSet::from_sorted([("__name__", "a"), ("x", "10")].into_iter());
-        let c = LabelSet::from_sorted([("__name__", "ab")].into_iter());
-        let d = LabelSet::from_sorted([("__name__", "a")].into_iter());
+        let b = LabelSet::from_sorted([("__name__", "a"), ("x", "10")].into_iter(), meta());
+        let c = LabelSet::from_sorted([("__name__", "ab")].into_iter(), meta());
+        let d = LabelSet::from_sorted([("__name__", "a")].into_iter(), meta());
         assert!(a < b && b < c && d < a);
-        let e = LabelSet::from_sorted([("a", "x\0b\0y")].into_iter());
-        let g = LabelSet::from_sorted([("a", "x"), ("b", "y")].into_iter());
+        let e = LabelSet::from_sorted([("a", "x\0b\0y")].into_iter(), meta());
+        let g = LabelSet::from_sorted([("a", "x"), ("b", "y")].into_iter(), meta());
         assert_ne!(e, g);
         assert!(g < e);
         assert_eq!(e.iter().collect::<Vec<_>>(), vec![("a", "x\0b\0y")]);
@@ -666,8 +712,10 @@ mod tests {
     #[test]
     fn long_strings_round_trip() {
         let long = "x".repeat(100_000);
-        let a =
-            LabelSet::from_sorted([("__name__", long.as_str()), (long.as_str(), "1")].into_iter());
+        let a = LabelSet::from_sorted(
+            [("__name__", long.as_str()), (long.as_str(), "1")].into_iter(),
+            meta(),
+        );
         assert_eq!(
             a.iter().collect::<Vec<_>>(),
             vec![("__name__", long.as_str()), (long.as_str(), "1")]
