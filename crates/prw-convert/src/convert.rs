@@ -257,8 +257,11 @@ struct Run<'a> {
     ranks: Ranks,
     /// How the last point's labels were assembled (reset when the scope base changes).
     plan: Option<Plan<'a>>,
-    /// Where each metric's series end in `series` (marked by `sort_chunk`).
-    chunk_ends: Vec<usize>,
+    /// Where each metric's series end in `series` (marked by `sort_chunk`), with their order
+    /// when `sort_chunk` sorted them (then it is `0..n` with [`TIE`] and [`NORMALIZE`] marks).
+    chunk_ends: Vec<(usize, Option<Vec<u32>>)>,
+    /// The labels' ranks so far, for `sort_chunk`.
+    running_ranks: crate::sort::RunningRanks,
     /// The `le` label id of each bucket position, with the bits of the bound it was made from.
     le_cache: Vec<(u64, u32)>,
     names: String,
@@ -373,6 +376,7 @@ impl<'a> Run<'a> {
             ranks: Ranks::default(),
             plan: None,
             chunk_ends: Vec::new(),
+            running_ranks: crate::sort::RunningRanks::default(),
             le_cache: Vec::new(),
             names: String::new(),
             key_cache: Vec::with_capacity(KEY_CACHE),
@@ -894,12 +898,36 @@ impl<'a> Run<'a> {
         (self.metadata.len() - 1) as u32
     }
 
-    /// Marks the series made since `start` (one metric's) as a chunk: `finish` sorts each
-    /// chunk on its own (its sets share most labels) and then puts the chunks in order.
+    /// Marks the series made since `start` (one metric's) as a chunk and, unless its labels
+    /// are too many to rank now, sorts it while its series are in cache (`finish` puts the
+    /// chunks in order).
     fn sort_chunk(&mut self, start: usize) {
-        if self.series.len() > start {
-            self.chunk_ends.push(self.series.len());
+        let end = self.series.len();
+        if end <= start {
+            return;
         }
+        let order = if self.running_ranks.update(self.interner.table(), 4 * (end - start) + 4096) {
+            let chunk = self.series.get_mut(start..end).unwrap_or_default();
+            let refs = &self.refs;
+            let sets: Vec<&[u32]> = chunk
+                .iter()
+                .map(|s| refs.get(s.labels.start..s.labels.start + s.labels.n as usize))
+                .map(|x| x.unwrap_or(&[]))
+                .collect();
+            let order = flagged_order(&self.running_ranks.rank, &sets, chunk);
+            drop(sets);
+            crate::sort::permute(chunk, order.iter().map(|&k| k & !(TIE | NORMALIZE)));
+            Some(
+                order
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &k)| i as u32 | (k & (TIE | NORMALIZE)))
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        self.chunk_ends.push((end, order));
     }
 
     fn metric_ctx(
@@ -1525,11 +1553,20 @@ impl<'a> Run<'a> {
         let mut chunks: Vec<(usize, Vec<u32>)> = Vec::with_capacity(self.chunk_ends.len() + 1);
         let mut start = 0;
         let len = out.len();
-        for &end in self.chunk_ends.iter().chain(std::iter::once(&len)) {
+        let marks = std::mem::take(&mut self.chunk_ends);
+        for (end, sorted) in marks.into_iter().chain(std::iter::once((len, None))) {
             // Clamped, so that the chunks cover every series once whatever the marks say.
             let end = end.clamp(start, len);
             let Some(chunk) = out.get_mut(start..end).filter(|c| !c.is_empty()) else { continue };
-            let order = sorted_with_ties(rank, chunk, &store);
+            let order = match sorted.filter(|o| o.len() == chunk.len()) {
+                Some(order) => {
+                    for s in chunk.iter_mut() {
+                        s.labels.store = Some(Arc::clone(&store));
+                    }
+                    order
+                }
+                None => sorted_with_ties(rank, chunk, &store),
+            };
             chunks.push((start, order));
             start = end;
         }
@@ -1625,16 +1662,17 @@ const NORMALIZE: u32 = 1 << 30;
 /// series are in cache.
 fn sorted_with_ties(rank: &[u32], series: &mut [Series], store: &Arc<LabelStore>) -> Vec<u32> {
     let mut sets: Vec<&[u32]> = Vec::with_capacity(series.len());
-    let mut several: Vec<u32> = Vec::new();
-    for (i, s) in series.iter_mut().enumerate() {
+    for s in series.iter_mut() {
         let l = &mut s.labels;
         sets.push(store.refs.get(l.start..l.start + l.n as usize).unwrap_or(&[]));
         l.store = Some(Arc::clone(store));
-        if s.samples.len() > 1 || s.histograms.len() > 1 || s.exemplars.len() > 1 {
-            several.push(i as u32);
-        }
     }
-    let mut order = crate::sort::order_by_ranks(rank, &sets);
+    flagged_order(rank, &sets, series)
+}
+
+/// The order of `sets` (the label sets of `series`) with the marks of [`sorted_with_ties`].
+fn flagged_order(rank: &[u32], sets: &[&[u32]], series: &[Series]) -> Vec<u32> {
+    let mut order = crate::sort::order_by_ranks(rank, sets);
     for k in 1..order.len() {
         let (a, b) = (sets[(order[k - 1] & !TIE) as usize], sets[order[k] as usize]);
         // From the end: neighbours mostly differ in their last labels.
@@ -1642,9 +1680,11 @@ fn sorted_with_ties(rank: &[u32], series: &mut [Series], store: &Arc<LabelStore>
             order[k] |= TIE;
         }
     }
-    if !several.is_empty() {
+    let several =
+        |s: &Series| s.samples.len() > 1 || s.histograms.len() > 1 || s.exemplars.len() > 1;
+    if series.iter().any(several) {
         for k in order.iter_mut() {
-            if several.binary_search(&(*k & !TIE)).is_ok() {
+            if series.get((*k & !TIE) as usize).is_some_and(several) {
                 *k |= NORMALIZE;
             }
         }

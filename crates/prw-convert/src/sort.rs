@@ -9,6 +9,8 @@
 
 use std::cmp::Ordering;
 
+use crate::symbols::LabelTable;
+
 /// Length of the longest common prefix of `a` and `b`.
 pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     // Eight bytes at a time; `chunks_exact` lets the compiler drop the bounds checks.
@@ -230,6 +232,66 @@ pub(crate) fn order_by_ranks(rank: &[u32], sets: &[&[u32]]) -> Vec<u32> {
     order
 }
 
+/// Ranks of the labels made so far, brought up to date as labels are added, so that each
+/// metric's series can be sorted as soon as they are made, while they are in cache. (The ranks
+/// of a conversion's labels change as labels are added; only their order is used, and the
+/// order of two labels never changes.)
+#[derive(Debug, Default)]
+pub(crate) struct RunningRanks {
+    /// Label ids ranked so far, in label order.
+    sorted: Vec<u32>,
+    /// Rank by label id, for the ids ranked so far.
+    pub(crate) rank: Vec<u32>,
+    merged: Vec<u32>,
+}
+
+impl RunningRanks {
+    /// Ranks the labels of `table` not ranked yet. Refuses (returns `false`, ranking nothing)
+    /// when that would touch more than `budget` labels: many labels for few series are ranked
+    /// once at the end instead.
+    pub(crate) fn update(&mut self, table: &LabelTable, budget: usize) -> bool {
+        let known = self.rank.len().max(1); // label id 0 is unused
+        let total = table.len();
+        if total <= known {
+            return true;
+        }
+        if self.sorted.len() + (total - known) > budget {
+            return false;
+        }
+        let mut new: Vec<u32> = (known as u32..total as u32).collect();
+        new.sort_unstable_by(|&a, &b| table.cmp(a, b));
+        if new.len() * 16 < self.sorted.len() {
+            // A few new labels (a new series name): each goes in by binary search.
+            for id in new {
+                let at = self.sorted.partition_point(|&x| table.cmp(x, id) == Ordering::Less);
+                self.sorted.insert(at, id);
+            }
+        } else {
+            self.merged.clear();
+            let (mut i, mut j) = (0, 0);
+            while let (Some(&x), Some(&y)) = (self.sorted.get(i), new.get(j)) {
+                if table.cmp(x, y) == Ordering::Greater {
+                    self.merged.push(y);
+                    j += 1;
+                } else {
+                    self.merged.push(x);
+                    i += 1;
+                }
+            }
+            self.merged.extend_from_slice(self.sorted.get(i..).unwrap_or(&[]));
+            self.merged.extend_from_slice(new.get(j..).unwrap_or(&[]));
+            std::mem::swap(&mut self.sorted, &mut self.merged);
+        }
+        self.rank.resize(total, 0);
+        for (r, &id) in self.sorted.iter().enumerate() {
+            if let Some(x) = self.rank.get_mut(id as usize) {
+                *x = r as u32;
+            }
+        }
+        true
+    }
+}
+
 /// Compares two label sets by their labels' ranks.
 fn cmp_by_ranks(rank: &[u32], a: &[u32], b: &[u32]) -> Ordering {
     let r = |id: u32| rank.get(id as usize).copied().unwrap_or(0);
@@ -278,6 +340,7 @@ pub(crate) fn permute<T>(v: &mut [T], sources: impl IntoIterator<Item = u32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::symbols::Ranks;
     use proptest::prelude::*;
 
     /// `order_by_ranks` against a stable comparison sort of the rank sequences.
@@ -324,6 +387,31 @@ mod tests {
             permute(&mut v, perm.iter().copied());
             prop_assert_eq!(v, perm);
         }
+    }
+
+    #[test]
+    fn running_ranks_keep_label_order_as_labels_are_added() {
+        let mut interner = crate::symbols::Interner::new();
+        let mut running = RunningRanks::default();
+        // Batches: many new labels (merged), then a few (inserted), NUL and prefixes.
+        let batches: Vec<Vec<(String, String)>> = vec![
+            (0..300).map(|i| (format!("k{}", i % 7), format!("v{}", i * 7919 % 1000))).collect(),
+            vec![("k3".into(), "v\0".into()), ("k3".into(), "v".into()), ("a".into(), "".into())],
+            (0..50).map(|i| (format!("k{i}\0"), format!("{i}"))).collect(),
+        ];
+        for batch in &batches {
+            for (k, v) in batch {
+                interner.label_str(k, v);
+            }
+            assert!(running.update(interner.table(), usize::MAX));
+            let mut all = Ranks::default();
+            all.rank_all(interner.table());
+            assert_eq!(running.rank, all.rank);
+        }
+        // Over budget: nothing is ranked.
+        interner.label_str("new", "label");
+        assert!(!running.update(interner.table(), 1));
+        assert_eq!(running.rank.len() + 1, interner.table().len());
     }
 
     #[test]

@@ -1254,3 +1254,36 @@ fn one_points_exemplars_are_put_in_time_order_and_deduplicated() {
         out.series[0].exemplars().iter().map(|e| (e.timestamp_ms, e.value)).collect();
     assert_eq!(got, vec![(1000, 1.0), (2000, 2.0), (3000, 3.0)]);
 }
+
+#[test]
+fn metrics_with_more_labels_than_series_sort_like_the_others() {
+    // A point with thousands of attributes has too many labels to rank per metric: such
+    // chunks are sorted at the end, next to chunks sorted as they were made.
+    let wide: Vec<_> =
+        (0..5000).map(|i| s(&format!("k{i:04}"), &format!("v{}", 5000 - i))).collect();
+    let small = |name: &str, n: i64| {
+        let points = (0..n).rev().map(|i| point(vec![s("k0001", &format!("{i}"))], NV::AsInt(i)));
+        gauge(name, "", points.collect())
+    };
+    let input = one(vec![
+        small("b", 20),
+        gauge("a", "", vec![point(wide.clone(), NV::AsInt(1))]),
+        small("c", 30),
+        gauge("a", "", vec![point(wide, NV::AsInt(2))]),
+        small("b", 5),
+    ]);
+    let out = convert(no_extras(), &input);
+    let names: Vec<(&str, Option<&str>)> =
+        out.series.iter().map(|s| (s.name(), s.label("k0001"))).collect();
+    assert_eq!(names.len(), 1 + 20 + 30);
+    assert_eq!(names[0], ("a", Some("v4999")));
+    // The wide series came twice: merged, in input order.
+    assert_eq!(out.series[0].samples().iter().map(|x| x.value).collect::<Vec<_>>(), vec![2.0]);
+    assert_eq!(out.series[0].labels().count(), 5001);
+    // `b` came twice too: its 5 repeated series keep the later value.
+    let b0 = out.series.iter().find(|s| s.name() == "b" && s.label("k0001") == Some("0"));
+    assert_eq!(b0.map(|s| s.samples()[0].value), Some(0.0));
+    let dropped: Vec<(&str, u64)> =
+        out.report.dropped.iter().map(|d| (d.metric.as_str(), d.points)).collect();
+    assert_eq!(dropped, vec![("a", 1)]);
+}
