@@ -270,6 +270,8 @@ struct Run<'a> {
     flat: Vec<u32>,
     /// A histogram point's `(bound, cumulative count)` pairs (kept for its allocation).
     buckets: Vec<(f64, f64)>,
+    /// Label ids being laid out in series order (kept for its allocation).
+    ids_scratch: Vec<u32>,
     /// Whether `flat` holds the current plan's template ids (with some point's values), as
     /// [`Run::fast_flat`] leaves it.
     flat_is_template: bool,
@@ -382,6 +384,7 @@ impl<'a> Run<'a> {
             key_cache: Vec::with_capacity(KEY_CACHE),
             flat: Vec::new(),
             buckets: Vec::new(),
+            ids_scratch: Vec::new(),
             flat_is_template: false,
             splices: Vec::new(),
         }
@@ -917,6 +920,7 @@ impl<'a> Run<'a> {
             let order = flagged_order(&self.running_ranks.rank, &sets, chunk);
             drop(sets);
             crate::sort::permute(chunk, order.iter().map(|&k| k & !(TIE | NORMALIZE)));
+            lay_out_ids(chunk, &mut self.refs, &mut self.ids_scratch);
             Some(
                 order
                     .iter()
@@ -1646,6 +1650,32 @@ impl<'a> Run<'a> {
         metadata.dedup_by(|later, earlier| later.metric_family_name == earlier.metric_family_name);
         self.report.finish();
         Conversion { series: out, metadata, report: self.report }
+    }
+}
+
+/// Rewrites the label ids of `chunk` (one metric's series, just sorted) in `refs` in the
+/// series' order, when they are the last ids in `refs` (as the converter writes them): the
+/// encoders then read each metric's ids front to back instead of from all over. `scratch` is
+/// a buffer kept for its allocation.
+fn lay_out_ids(chunk: &mut [Series], refs: &mut [u32], scratch: &mut Vec<u32>) {
+    let Some(from) = chunk.iter().map(|s| s.labels.start).min() else { return };
+    let total: usize = chunk.iter().map(|s| s.labels.n as usize).sum();
+    if from.checked_add(total) != Some(refs.len()) {
+        return;
+    }
+    scratch.clear();
+    for s in chunk.iter() {
+        let Some(ids) = refs.get(s.labels.start..s.labels.start + s.labels.n as usize) else {
+            return;
+        };
+        scratch.extend_from_slice(ids);
+    }
+    let Some(region) = refs.get_mut(from..).filter(|r| r.len() == scratch.len()) else { return };
+    region.copy_from_slice(scratch);
+    let mut at = from;
+    for s in chunk.iter_mut() {
+        s.labels.start = at;
+        at += s.labels.n as usize;
     }
 }
 
