@@ -1549,8 +1549,14 @@ impl<'a> Run<'a> {
         // series moved into place in one pass, and equal ones merged in another.
         let table = std::mem::take(&mut self.interner).into_table();
         let refs = std::mem::take(&mut self.refs);
-        self.ranks.rank_all(&table);
-        let rank = &self.ranks.rank;
+        // The ranks kept up to date while converting cover every label unless some metric
+        // had too many to rank then.
+        let rank: &[u32] = if self.running_ranks.rank.len() == table.len() {
+            &self.running_ranks.rank
+        } else {
+            self.ranks.rank_all(&table);
+            &self.ranks.rank
+        };
         let store = Arc::new(LabelStore { table, refs, metadata: self.metadata.clone() });
         let mut out = std::mem::take(&mut self.series);
         let set = |l: &LabelSet| store.refs.get(l.start..l.start + l.n as usize).unwrap_or(&[]);

@@ -492,12 +492,65 @@ pub(crate) struct Ranks {
     distinct: Vec<u32>,
 }
 
+/// The first eight bytes of `b`, big-endian, zero-padded: integers in the order of the strings
+/// (strings that tie here may still differ, or one be a prefix of the other).
+#[inline]
+fn prefix_key(b: &[u8]) -> u64 {
+    if b.len() >= 8 {
+        return u64::from_be_bytes(b[..8].try_into().unwrap_or([0; 8]));
+    }
+    let mut k = [0u8; 8];
+    for (d, s) in k.iter_mut().zip(b) {
+        *d = *s;
+    }
+    u64::from_be_bytes(k)
+}
+
+/// Sorts label ids in label order (name bytes, then value bytes). Names are few: they are
+/// ranked first, and each label sorts on (its name's rank, its value's first eight bytes) as
+/// integers, the values' strings compared only where those tie.
+pub(crate) fn sort_labels(table: &LabelTable, ids: &mut [u32]) {
+    let s = &table.symbols;
+    let mut names: Vec<u32> = ids.iter().map(|&id| table.pair(id)[0]).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.sort_unstable_by(|&a, &b| cmp_bytes(s.bytes(a), s.bytes(b)));
+    // Equal names (the same string under two refs, in a table built without interning) get
+    // one rank.
+    let mut name_rank: Vec<(u32, u32)> = Vec::with_capacity(names.len());
+    let mut r = 0u32;
+    for (i, &n) in names.iter().enumerate() {
+        if i > 0 && cmp_bytes(s.bytes(names[i - 1]), s.bytes(n)) != Ordering::Equal {
+            r += 1;
+        }
+        name_rank.push((n, r));
+    }
+    name_rank.sort_unstable();
+    let rank_of =
+        |n: u32| name_rank.binary_search_by_key(&n, |&(x, _)| x).map_or(0, |i| name_rank[i].1);
+    let mut keyed: Vec<(u32, u64, u32)> = ids
+        .iter()
+        .map(|&id| {
+            let [n, v] = table.pair(id);
+            (rank_of(n), prefix_key(s.bytes(v)), id)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| cmp_bytes(s.bytes(table.pair(a.2)[1]), s.bytes(table.pair(b.2)[1])))
+    });
+    for (d, k) in ids.iter_mut().zip(&keyed) {
+        *d = k.2;
+    }
+}
+
 impl Ranks {
     /// Ranks every label of `table` in label order. Returns the number of labels.
     pub(crate) fn rank_all(&mut self, table: &LabelTable) -> usize {
         self.distinct.clear();
         self.distinct.extend(1..table.len() as u32);
-        self.distinct.sort_unstable_by(|&a, &b| table.cmp(a, b));
+        sort_labels(table, &mut self.distinct);
         self.rank.clear();
         self.rank.resize(table.len(), 0);
         for (i, &id) in self.distinct.iter().enumerate() {
@@ -593,12 +646,27 @@ mod tests {
     #[test]
     fn ranks_follow_label_order() {
         let mut i = Interner::new();
-        let labels =
-            [("b", "1"), ("a", "2"), ("a", ""), ("ab", "0"), ("a\0", "z"), ("B", "x"), ("b", "1")];
+        // Names and values that tie on their first eight bytes, NUL bytes, prefixes.
+        let labels = [
+            ("b", "1"),
+            ("a", "2"),
+            ("a", ""),
+            ("ab", "0"),
+            ("a\0", "z"),
+            ("B", "x"),
+            ("b", "1"),
+            ("otel_scope_version", "1"),
+            ("otel_scope_name", "z"),
+            ("otel_scope_name", "/api/v1/items/17"),
+            ("otel_scope_name", "/api/v1/items/170"),
+            ("otel_scope_name", "/api/v1/items/1"),
+            ("otel_scope_name", "/api/v1/\0"),
+            ("otel_scope_name", "/api/v1/"),
+        ];
         let ids: Vec<u32> = labels.iter().map(|(k, v)| i.label_str(k, v)).collect();
         let mut ranks = Ranks::default();
         let n = ranks.rank_all(i.table());
-        assert_eq!(n, 6);
+        assert_eq!(n, labels.len() - 1);
         for (x, &ix) in labels.iter().zip(&ids) {
             for (y, &iy) in labels.iter().zip(&ids) {
                 let want = x.0.cmp(y.0).then(x.1.cmp(y.1));
