@@ -18,7 +18,6 @@ use crate::report::{DropReason, Report};
 use crate::series::{
     Exemplar, LabelSet, LabelStore, Metadata, MetricKind, NativeHistogram, Points, Sample, Series,
 };
-use crate::sort::bytes_eq;
 use crate::symbols::{Interner, Ranks, same_bytes};
 use crate::value::{any_value_string, write_any_value};
 
@@ -420,7 +419,7 @@ impl<'a> Run<'a> {
     /// to point, and escaping them each time is a measurable cost).
     fn key_name(&mut self, key: &'a str) -> Result<S<'a>, ()> {
         if let Some(&(_, name)) =
-            self.key_cache.iter().find(|(k, _)| bytes_eq(k.as_bytes(), key.as_bytes()))
+            self.key_cache.iter().find(|(k, _)| same_bytes(k.as_bytes(), key.as_bytes()))
         {
             return Ok(name);
         }

@@ -9,8 +9,7 @@ use prw_proto::{rw1, rw2};
 use crate::series::{
     BucketSpan, Exemplar, LabelStore, Metadata, NativeHistogram, Points, Sample, Series,
 };
-use crate::sort::bytes_eq;
-use crate::symbols::FxHasher;
+use crate::symbols::{FxHasher, same_bytes};
 use crate::wire::{
     HEAD, IntField, Out, append, key_varint, label_body_len, ld_len, str_field_len, varint_len,
     varint_word,
@@ -181,7 +180,7 @@ struct Sym<'s>(&'s [u8]);
 impl PartialEq for Sym<'_> {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        bytes_eq(self.0, other.0)
+        same_bytes(self.0, other.0)
     }
 }
 

@@ -11,32 +11,6 @@ use std::cmp::Ordering;
 
 use crate::symbols::LabelTable;
 
-/// Length of the longest common prefix of `a` and `b`.
-pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    // Eight bytes at a time; `chunks_exact` lets the compiler drop the bounds checks.
-    let word = |c: &[u8]| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        u64::from_le_bytes(w)
-    };
-    let mut i = 0;
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        let d = word(x) ^ word(y);
-        if d != 0 {
-            return i + (d.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    i + a[i..].iter().zip(&b[i..]).take_while(|(x, y)| x == y).count()
-}
-
-/// Byte-slice equality without a `memcmp` call: the strings compared here are short (label
-/// names and values), and the call costs more than the comparison.
-#[inline]
-pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && common_prefix(a, b) == a.len()
-}
-
 /// Reused buffers of [`order_by_ranks`].
 #[derive(Default)]
 struct Scratch {

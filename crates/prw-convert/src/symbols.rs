@@ -167,10 +167,24 @@ impl Symbols {
     }
 }
 
+/// Length of the longest common prefix of `a` and `b`.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    // Eight bytes at a time; `chunks_exact` lets the compiler drop the bounds checks.
+    let mut i = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let d = word(x) ^ word(y);
+        if d != 0 {
+            return i + (d.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + a[i..].iter().zip(&b[i..]).take_while(|(x, y)| x == y).count()
+}
+
 /// Compares two byte strings (without a `memcmp` call: label names and values are short).
 #[inline]
 pub(crate) fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
-    let n = crate::sort::common_prefix(a, b);
+    let n = common_prefix(a, b);
     match (a.get(n), b.get(n)) {
         (Some(x), Some(y)) => x.cmp(y),
         _ => a.len().cmp(&b.len()),
