@@ -911,11 +911,7 @@ impl<'a> Run<'a> {
         let order = if self.running_ranks.update(self.interner.table(), 4 * (end - start) + 4096) {
             let chunk = self.series.get_mut(start..end).unwrap_or_default();
             let refs = &self.refs;
-            let sets: Vec<&[u32]> = chunk
-                .iter()
-                .map(|s| refs.get(s.labels.start..s.labels.start + s.labels.n as usize))
-                .map(|x| x.unwrap_or(&[]))
-                .collect();
+            let sets: Vec<&[u32]> = chunk.iter().map(|s| s.labels.ids_in(refs)).collect();
             let order = flagged_order(&self.running_ranks.rank, &sets, chunk);
             drop(sets);
             crate::sort::permute(chunk, order.iter().map(|&k| k & !(TIE | NORMALIZE)));
@@ -1558,7 +1554,7 @@ impl<'a> Run<'a> {
         };
         let store = Arc::new(LabelStore { table, refs, metadata: self.metadata.clone() });
         let mut out = std::mem::take(&mut self.series);
-        let set = |l: &LabelSet| store.refs.get(l.start..l.start + l.n as usize).unwrap_or(&[]);
+        let set = |l: &LabelSet| l.ids_in(&store.refs);
         let mut chunks: Vec<(usize, Vec<u32>)> = Vec::with_capacity(self.chunk_ends.len() + 1);
         let mut start = 0;
         let len = out.len();
@@ -1670,11 +1666,9 @@ fn lay_out_ids(chunk: &mut [Series], refs: &mut [u32], scratch: &mut Vec<u32>) {
     }
     scratch.clear();
     for s in chunk.iter() {
-        let Some(ids) = refs.get(s.labels.start..s.labels.start + s.labels.n as usize) else {
-            return;
-        };
-        scratch.extend_from_slice(ids);
+        scratch.extend_from_slice(s.labels.ids_in(refs));
     }
+    // A set not in `refs` came out empty: then the lengths differ and nothing moves.
     let Some(region) = refs.get_mut(from..).filter(|r| r.len() == scratch.len()) else { return };
     region.copy_from_slice(scratch);
     let mut at = from;
@@ -1699,7 +1693,7 @@ fn sorted_with_ties(rank: &[u32], series: &mut [Series], store: &Arc<LabelStore>
     let mut sets: Vec<&[u32]> = Vec::with_capacity(series.len());
     for s in series.iter_mut() {
         let l = &mut s.labels;
-        sets.push(store.refs.get(l.start..l.start + l.n as usize).unwrap_or(&[]));
+        sets.push(l.ids_in(&store.refs));
         l.store = Some(Arc::clone(store));
     }
     flagged_order(rank, &sets, series)

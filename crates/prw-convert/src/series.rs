@@ -226,10 +226,14 @@ impl LabelSet {
     /// The label ids.
     #[inline]
     pub(crate) fn ids(&self) -> &[u32] {
-        match &self.store {
-            Some(s) => s.refs.get(self.start..self.start + self.n as usize).unwrap_or(&[]),
-            None => &[],
-        }
+        self.store.as_deref().map_or(&[], |s| self.ids_in(&s.refs))
+    }
+
+    /// The label ids, read from `refs`: the store's, or the converter's before the store
+    /// exists. Empty if the set is not in `refs` (which no caller makes).
+    #[inline]
+    pub(crate) fn ids_in<'r>(&self, refs: &'r [u32]) -> &'r [u32] {
+        refs.get(self.start..self.start + self.n as usize).unwrap_or(&[])
     }
 
     /// The table the ids point into.
